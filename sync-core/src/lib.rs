@@ -50,6 +50,8 @@
 //! assert_eq!(phone.search("nguyen thi ha", 10).unwrap().len(), 1);
 //! ```
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod doc;
 pub mod ids;
 pub mod model;

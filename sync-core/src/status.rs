@@ -204,7 +204,7 @@ pub fn derive(records: &[OutcomeRecord], settlements: &[SettlementRecord]) -> Re
     }
 
     let mut visits: Vec<&OutcomeRecord> = records.iter().collect();
-    visits.sort_by(|a, b| (a.at_ms, a.visit).cmp(&(b.at_ms, b.visit)));
+    visits.sort_by_key(|a| (a.at_ms, a.visit));
     status.attempts = visits.len() as u32;
     status.last_visit_at_ms = visits.iter().map(|r| r.at_ms).max();
     status.absent_at_ms = visits
@@ -215,7 +215,7 @@ pub fn derive(records: &[OutcomeRecord], settlements: &[SettlementRecord]) -> Re
 
     // Rule 2: settlements replace what they cover; the later settlement wins.
     let mut settles: Vec<&SettlementRecord> = settlements.iter().collect();
-    settles.sort_by(|a, b| (a.at_ms, a.id).cmp(&(b.at_ms, b.id)));
+    settles.sort_by_key(|a| (a.at_ms, a.id));
     let mut effective: Vec<OutcomeRecord> = Vec::with_capacity(visits.len() + settles.len());
     let covered_by_later =
         |visit: VisitId, from: usize| settles[from..].iter().any(|s| s.covers.contains(&visit));
@@ -237,7 +237,7 @@ pub fn derive(records: &[OutcomeRecord], settlements: &[SettlementRecord]) -> Re
             });
         }
     }
-    effective.sort_by(|a, b| (a.at_ms, a.visit).cmp(&(b.at_ms, b.visit)));
+    effective.sort_by_key(|a| (a.at_ms, a.visit));
 
     // Rule 3: contradictions.
     let activated: Vec<&OutcomeRecord> = effective
@@ -289,7 +289,7 @@ pub fn derive(records: &[OutcomeRecord], settlements: &[SettlementRecord]) -> Re
         }
     }
     if !kinds.is_empty() {
-        involved.sort_by(|a, b| (a.at_ms, a.visit).cmp(&(b.at_ms, b.visit)));
+        involved.sort_by_key(|a| (a.at_ms, a.visit));
         involved.dedup_by(|a, b| a.visit == b.visit);
         status.state = State::Conflict;
         status.conflict = Some(OutcomeConflict {

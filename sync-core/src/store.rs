@@ -479,11 +479,12 @@ impl PhoneStore {
         }
     }
 
-    /// The work list: residents not yet settled (not activated, not finally
-    /// ineligible), grouped by household in walking order (hamlet, street,
+    /// The work list: residents still to reach (not activated in the field
+    /// or in the registry, not ineligible, no application pending), grouped by household in walking order (hamlet, street,
     /// alley, natural house-number order), names in Vietnamese order.
     pub fn work_list(&self, hamlet: Option<&str>) -> Result<Vec<ResidentRow>> {
-        let open = "r.state NOT IN ('activated', 'ineligible', 'application_collected')";
+        let open = "r.state NOT IN ('activated', 'ineligible', 'application_collected')
+                    AND r.registry <> 'activated'";
         match hamlet {
             Some(h) => self.rows(
                 &format!("WHERE {open} AND r.hamlet = ?1 ORDER BY h.walk_key, r.sort_key"),

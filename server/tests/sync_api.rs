@@ -1,0 +1,415 @@
+//! The sync service over a real socket, on SQLite and on PostgreSQL: the
+//! same tests, both backends.
+
+mod common;
+
+use common::*;
+use sync_core::doc::DocPart;
+use sync_core::model::*;
+use sync_core::status::State;
+
+async fn visits_merge_between_phones(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    let mut volunteer = Phone::login(&server, "volunteer-a1").await;
+    assert!(officer.sync().await <= 3);
+    volunteer.sync().await;
+    assert_eq!(
+        officer.store.household_ids().unwrap().len(),
+        fx.households_a1.len()
+    );
+
+    // Both record at the same house while offline.
+    let (h, residents) = fx.households_a1[1].clone();
+    let v1 = officer.visit(
+        Role::Officer,
+        vec![(
+            residents[0],
+            Outcome::Activated {
+                how: ActivationHow::OnTheSpot,
+            },
+        )],
+    );
+    let v2 = volunteer.visit(
+        Role::Volunteer,
+        vec![(
+            residents[1],
+            Outcome::Absent {
+                reason: AbsentReason::NotHomeNow,
+            },
+        )],
+    );
+    officer.store.record_visit(h, &v1).unwrap();
+    volunteer.store.record_visit(h, &v2).unwrap();
+    assert_eq!(
+        officer.sync().await,
+        1,
+        "an incremental sync is one round trip"
+    );
+    volunteer.sync().await;
+    officer.sync().await;
+    assert_eq!(officer.store.pending_changes().unwrap(), 0);
+    assert_eq!(volunteer.store.pending_changes().unwrap(), 0);
+
+    // Both visits are everywhere; the server's projection agrees.
+    for phone in [&officer, &volunteer] {
+        let ids = phone.store.household(h).unwrap().visit_ids();
+        assert!(ids.contains(&v1.id) && ids.contains(&v2.id));
+    }
+    let mut a = officer.store.household(h).unwrap();
+    let mut b = volunteer.store.household(h).unwrap();
+    assert_eq!(a.heads(DocPart::Main), b.heads(DocPart::Main));
+    let activated: Vec<serde_json::Value> = officer
+        .get("/api/v1/lists/activated")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activated.len(), 1);
+    assert_eq!(activated[0]["full_name"], "Nguyễn Thị Thu Hà");
+    let absent: Vec<serde_json::Value> = officer
+        .get("/api/v1/lists/absent")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(absent.len(), 1);
+    server.stop().await;
+}
+both_backends!(visits_merge, visits_merge_between_phones);
+
+async fn canary_never_leaves_its_commune(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    for user in ["officer-a1", "volunteer-a1", "leader-a"] {
+        let mut p = Phone::login(&server, user).await;
+        p.sync().await;
+        let ids = p.store.household_ids().unwrap();
+        assert!(
+            !ids.contains(&fx.canary_b),
+            "{user} received commune B's canary"
+        );
+        assert_eq!(
+            p.get(&format!("/api/v1/households/{}", fx.canary_b))
+                .await
+                .status(),
+            404
+        );
+        for list in ["not_visited", "activated", "absent"] {
+            let rows: Vec<serde_json::Value> = p
+                .get(&format!("/api/v1/lists/{list}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert!(
+                rows.iter()
+                    .all(|r| r["household"] != fx.canary_b.to_string()),
+                "{user} list {list}"
+            );
+        }
+    }
+    let mut b = Phone::login(&server, "officer-b1").await;
+    b.sync().await;
+    assert!(!b.store.household_ids().unwrap().contains(&fx.canary_a));
+    assert!(b.store.household_ids().unwrap().contains(&fx.canary_b));
+    // Outside the area answers exactly like a missing id.
+    let outside = b.get(&format!("/api/v1/households/{}", fx.canary_a)).await;
+    let missing = b
+        .get(&format!("/api/v1/households/{}", HouseholdId::new()))
+        .await;
+    assert_eq!(outside.status(), 404);
+    assert_eq!(outside.text().await.unwrap(), missing.text().await.unwrap());
+    server.stop().await;
+}
+both_backends!(canary, canary_never_leaves_its_commune);
+
+async fn volunteers_never_receive_protected_data(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    let mut volunteer = Phone::login(&server, "volunteer-a1").await;
+    officer.sync().await;
+    volunteer.sync().await;
+    let (h, residents) = fx.households_a1[0].clone();
+    let v = officer.visit(
+        Role::Officer,
+        vec![(
+            residents[0],
+            Outcome::Ineligible {
+                reason: IneligibleReason::OldIllOrDisabled,
+            },
+        )],
+    );
+    officer.store.record_visit(h, &v).unwrap();
+    officer.sync().await;
+    volunteer.sync().await;
+    let doc = volunteer.store.household(h).unwrap();
+    let view = doc.view().unwrap();
+    assert!(
+        view.residents
+            .iter()
+            .all(|r| r.protected.personal_id.is_none() && r.protected.phone.is_none())
+    );
+    let st = doc.statuses().unwrap();
+    assert_eq!(
+        st[0].1.state,
+        State::Ineligible {
+            reason: IneligibleReason::RestrictedFinal
+        }
+    );
+    // The officer's phone holds the protected data and the real reason.
+    let odoc = officer.store.household(h).unwrap();
+    assert!(
+        odoc.view()
+            .unwrap()
+            .residents
+            .iter()
+            .all(|r| r.protected.personal_id.is_some())
+    );
+    assert_eq!(
+        odoc.statuses().unwrap()[0].1.state,
+        State::Ineligible {
+            reason: IneligibleReason::OldIllOrDisabled
+        }
+    );
+    // Over the API too.
+    let json: serde_json::Value = volunteer
+        .get(&format!("/api/v1/households/{h}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        json["residents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("personal_id").is_none())
+    );
+    let rows: Vec<serde_json::Value> = volunteer
+        .get("/api/v1/lists/ineligible")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows[0]["detail"], "restricted_final");
+    let rows: Vec<serde_json::Value> = officer
+        .get("/api/v1/lists/ineligible")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows[0]["detail"], "old_ill_or_disabled");
+    server.stop().await;
+}
+both_backends!(minimisation, volunteers_never_receive_protected_data);
+
+async fn revoked_device_is_wiped(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    officer.sync().await;
+    assert!(!officer.store.household_ids().unwrap().is_empty());
+    let leader = Phone::login(&server, "leader-a").await;
+    let r = leader
+        .http
+        .post(server.url(&format!(
+            "/api/v1/devices/{}/revoke",
+            officer.store.device_id()
+        )))
+        .bearer_auth(&leader.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (status, applied) = officer.sync_once().await;
+    assert_eq!(status, 200);
+    assert!(applied.unwrap().wiped);
+    assert!(officer.store.household_ids().unwrap().is_empty());
+    assert!(
+        officer
+            .store
+            .residents_by_state("not_visited", None)
+            .unwrap()
+            .is_empty()
+    );
+    // The refresh token is dead too.
+    let r = officer
+        .http
+        .post(server.url("/api/v1/auth/refresh"))
+        .json(&serde_json::json!({ "refresh_token": officer.refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let _ = fx;
+    server.stop().await;
+}
+both_backends!(revocation, revoked_device_is_wiped);
+
+async fn reassignment_purges_and_keeps_offline_work(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    officer.sync().await;
+    // Offline work in a1, then the leader moves the officer to a2.
+    let (h, residents) = fx.households_a1[2].clone();
+    let v = officer.visit(Role::Officer, vec![(residents[0], Outcome::Refused)]);
+    officer.store.record_visit(h, &v).unwrap();
+    let leader = Phone::login(&server, "leader-a").await;
+    let r = leader
+        .http
+        .put(server.url(&format!("/api/v1/users/{}/hamlets", officer.user_id)))
+        .bearer_auth(&leader.access)
+        .json(&serde_json::json!({ "hamlets": ["a2"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    officer.sync().await;
+    let ids = officer.store.household_ids().unwrap();
+    assert!(
+        fx.households_a2.iter().all(|(h, _)| ids.contains(h)),
+        "new hamlet received"
+    );
+    assert!(
+        fx.households_a1.iter().all(|(h, _)| !ids.contains(h)),
+        "old hamlet purged"
+    );
+    // The offline visit was accepted, and tagged.
+    let rows: Vec<serde_json::Value> = leader
+        .get("/api/v1/lists/refused")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let tagged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes WHERE out_of_area = 1")
+        .fetch_one(&server.state.db.pool)
+        .await
+        .unwrap();
+    assert!(tagged >= 1);
+    server.stop().await;
+}
+both_backends!(reassignment, reassignment_purges_and_keeps_offline_work);
+
+async fn two_instances_behave_as_one(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let one = TestServer::start(&db.url).await;
+    let two = TestServer::start(&db.url).await;
+    let fx = seed(&one.state).await;
+    let mut phones = Vec::new();
+    for (i, user) in ["officer-a1", "volunteer-a1", "leader-a"]
+        .iter()
+        .enumerate()
+    {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let mut p = Phone::login(server, user).await;
+        p.sync().await;
+        phones.push(p);
+    }
+    let mut expected = Vec::new();
+    for round in 0..4 {
+        for (i, p) in phones.iter_mut().enumerate() {
+            let role = [Role::Officer, Role::Volunteer, Role::Leader][i];
+            let (h, residents) = fx.households_a1[(round + i) % fx.households_a1.len()].clone();
+            let v = p.visit(
+                role,
+                vec![(
+                    residents[round % residents.len()],
+                    Outcome::Absent {
+                        reason: AbsentReason::NotHomeNow,
+                    },
+                )],
+            );
+            p.store.record_visit(h, &v).unwrap();
+            expected.push((h, v.id));
+            // Phones alternate between the instances.
+            p.base = if (round + i) % 2 == 0 {
+                one.base.clone()
+            } else {
+                two.base.clone()
+            };
+        }
+        // Concurrent syncs through both instances.
+        let futs = phones.iter_mut().map(|p| p.sync());
+        futures::future::join_all(futs).await;
+    }
+    for p in phones.iter_mut() {
+        p.sync().await;
+    }
+    for (h, v) in &expected {
+        for p in &phones {
+            assert!(
+                p.store.household(*h).unwrap().visit_ids().contains(v),
+                "visit missing on a phone"
+            );
+        }
+    }
+    let mut first = phones[0].store.household(fx.households_a1[0].0).unwrap();
+    for p in &phones[1..] {
+        let mut d = p.store.household(fx.households_a1[0].0).unwrap();
+        assert_eq!(d.heads(DocPart::Main), first.heads(DocPart::Main));
+    }
+    one.stop().await;
+    two.stop().await;
+}
+both_backends!(two_instances, two_instances_behave_as_one);
+
+async fn hostile_frames_change_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    officer.sync().await;
+    let (h, residents) = fx.households_a1[0].clone();
+    let v = officer.visit(Role::Officer, vec![(residents[0], Outcome::Refused)]);
+    officer.store.record_visit(h, &v).unwrap();
+    let good = officer.store.sync_request().unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes")
+        .fetch_one(&server.state.db.pool)
+        .await
+        .unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0xff;
+    for (what, body) in [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("flipped", flipped),
+        ("garbage", b"\x00\x01hello, not a frame".to_vec()),
+        ("empty", Vec::new()),
+    ] {
+        let r = officer
+            .http
+            .post(server.url("/api/v1/sync"))
+            .bearer_auth(&officer.access)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{what}");
+        let json: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            json["code"].as_str().unwrap().starts_with("sync."),
+            "{what}: {json}"
+        );
+        assert!(!json["message_vi"].as_str().unwrap().is_empty());
+    }
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes")
+        .fetch_one(&server.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "nothing applied");
+    // The phone still has its visit and sends it fine.
+    officer.sync().await;
+    assert_eq!(officer.store.pending_changes().unwrap(), 0);
+    server.stop().await;
+}
+both_backends!(hostile_frames, hostile_frames_change_nothing);
