@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod settings;
 pub mod sync;

@@ -38,6 +38,20 @@ enum Command {
         #[arg(long)]
         log_json: bool,
     },
+    /// Start a demo: a real server on SQLite with a demo commune (Phường Ba
+    /// Đình, 00004), an account for each role and a simulated morning of
+    /// visits. Prints where to look and how to log in.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Folder for the demo database and phone files (recreated each run).
+        #[arg(long, default_value = "gocua-demo")]
+        data_dir: PathBuf,
+        /// Number of households in the demo commune.
+        #[arg(long, default_value_t = 800)]
+        households: usize,
+    },
     /// Define a hamlet (thôn, tổ dân phố) of a commune.
     AddHamlet {
         /// Official 5-digit commune code.
@@ -125,6 +139,26 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             gocua_server::serve(listener, state, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
+        Command::Demo {
+            bind,
+            data_dir,
+            households,
+        } => {
+            let opts = gocua_server::demo::DemoOptions {
+                data_dir,
+                bind: bind.clone(),
+                households,
+            };
+            println!(
+                "Gõ Cửa — đang chuẩn bị dữ liệu mẫu trong {} …",
+                opts.data_dir.display()
+            );
+            let state = gocua_server::demo::prepare(&opts, &|line| println!("{line}")).await?;
+            let listener = tokio::net::TcpListener::bind(&bind).await?;
+            let addr = listener.local_addr()?;
+            print_demo_help(&addr.to_string(), households);
+            gocua_server::serve(listener, state, shutdown_signal()).await?;
+        }
         Command::AddHamlet { commune, id, name } => {
             sync_core::ids::CommuneCode::parse(&commune)?;
             let state = AppState::new(settings).await?;
@@ -184,4 +218,33 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+fn print_demo_help(addr: &str, households: usize) {
+    let base = format!("http://{addr}");
+    println!();
+    println!("Gõ Cửa đang chạy: {base}   (Ctrl-C để dừng)");
+    println!("Phường Ba Đình (00004), Hà Nội — 4 tổ dân phố, {households} hộ gia đình");
+    println!();
+    println!(
+        "Tài khoản mẫu (mật khẩu: {}):",
+        gocua_server::demo::DEMO_PASSWORD
+    );
+    for (user, name, role, _) in gocua_server::demo::demo_accounts() {
+        println!("  {user:<8} {:<17} {name}", role.code());
+    }
+    println!();
+    println!("Thử / try:");
+    println!("  curl {base}/healthz");
+    println!(
+        "  TOKEN=$(curl -s {base}/api/v1/auth/login -H 'content-type: application/json' \\\n       -d '{{\"username\":\"lanhdao\",\"password\":\"{}\",\"device_id\":\"web\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+        gocua_server::demo::DEMO_PASSWORD
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/lists/activated     # danh sách đã kích hoạt"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/lists/conflict      # cần lãnh đạo xử lý"
+    );
+    println!("  curl {base}/metrics");
 }
