@@ -92,7 +92,9 @@ impl Settings {
         if let Some(f) = file {
             fig = fig.merge(Toml::file_exact(f));
         }
-        fig.merge(Env::prefixed("GOCUA_")).extract().map_err(Box::new)
+        fig.merge(Env::prefixed("GOCUA_"))
+            .extract()
+            .map_err(Box::new)
     }
 
     /// Sync decoding limits from these settings.

@@ -195,10 +195,12 @@ impl MemoryServer {
             }
             doc.apply_changes(doc_id.part, fresh)
                 .map_err(|_| ProtocolError::InvalidChange)?;
-            if doc_id.part == DocPart::Main && !self.hamlet_of.contains_key(&doc_id.household)
-                && let Ok(v) = doc.view() {
-                    self.hamlet_of.insert(doc_id.household, v.hamlet);
-                }
+            if doc_id.part == DocPart::Main
+                && !self.hamlet_of.contains_key(&doc_id.household)
+                && let Ok(v) = doc.view()
+            {
+                self.hamlet_of.insert(doc_id.household, v.hamlet);
+            }
         }
 
         let cursor = req.cursor.as_deref().and_then(ServerCursor::from_bytes);
