@@ -32,4 +32,7 @@ cargo nextest run --workspace --locked --no-fail-fast
 step "Doc tests"
 cargo test --workspace --doc --locked
 
+step "API fuzzing (schemathesis against the served OpenAPI document)"
+bash tests/schemathesis/run.sh
+
 step "All tests passed"

@@ -2,21 +2,33 @@
 //! read fresh), check what they touch against the area, and call the
 //! database layer. Anything outside the caller's area is the same 404 as a
 //! missing id.
+//!
+//! Each handler carries its OpenAPI description (`#[utoipa::path]`),
+//! gathered in [`crate::openapi`] and served at `/api/openapi.json`. Every
+//! error answer, including a malformed body or query and a body over the
+//! limit, is the JSON [`ErrorBody`].
 
-use crate::auth::{self, Area, Caller};
+use crate::auth::{self, Area, Caller, SyncCaller};
 use crate::db::{accounts, audit, docs};
 use crate::error::AppError;
+use crate::openapi::{
+    ApiDoc, PayloadTooLarge, ServerError, SyncFrame, TooManyRequests, Unauthorized,
+    UnprocessableBody, UnsupportedMediaType,
+};
 use crate::{AppState, sync};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use sync_core::model::{HouseholdId, Role};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// All routes, with the body limit (413 before the body is read).
 pub fn routes(state: AppState) -> Router {
@@ -24,6 +36,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/me", get(me))
@@ -32,12 +45,160 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/lists/{state}", get(list))
         .route("/api/v1/devices/{id}/revoke", post(revoke_device))
         .route("/api/v1/users/{id}/hamlets", put(set_hamlets))
+        .fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(json_payload_too_large))
         .with_state(state)
+}
+
+/// The body of every error answer: [`AppError`]'s and the extractors'
+/// ([`Rejection`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `auth.missing`, `not_found`,
+    /// `request.invalid_body`.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// English text, without personal data.
+    #[schema(example = "Not found")]
+    pub message: String,
+    /// Vietnamese text, without personal data.
+    #[schema(example = "Không tìm thấy")]
+    pub message_vi: String,
+}
+
+/// A malformed request refused by an extractor before the handler runs:
+/// axum's status (400, 413, 415 or 422) with the usual [`ErrorBody`]
+/// rather than axum's plain-text explanation (which may quote the input).
+#[derive(Debug)]
+pub struct Rejection {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl Rejection {
+    fn new(status: StatusCode, code: &str, message: &str, message_vi: &str) -> Rejection {
+        Rejection {
+            status,
+            body: ErrorBody {
+                code: code.into(),
+                message: message.into(),
+                message_vi: message_vi.into(),
+            },
+        }
+    }
+
+    /// The body is over `max_body_bytes`.
+    fn too_large() -> Rejection {
+        Rejection::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.too_large",
+            "The request body is too large",
+            "Dữ liệu gửi lên quá lớn",
+        )
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<BytesRejection> for Rejection {
+    fn from(r: BytesRejection) -> Rejection {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Rejection::too_large()
+        } else {
+            Rejection::new(
+                r.status(),
+                "request.unreadable_body",
+                "The request body could not be read",
+                "Không đọc được dữ liệu gửi lên",
+            )
+        }
+    }
+}
+
+impl From<JsonRejection> for Rejection {
+    fn from(r: JsonRejection) -> Rejection {
+        let status = r.status();
+        match r {
+            JsonRejection::MissingJsonContentType(_) => Rejection::new(
+                status,
+                "request.content_type",
+                "Send the body as Content-Type: application/json",
+                "Dữ liệu phải gửi dạng JSON (Content-Type: application/json)",
+            ),
+            JsonRejection::JsonSyntaxError(_) => Rejection::new(
+                status,
+                "request.invalid_json",
+                "The request body is not valid JSON",
+                "Dữ liệu gửi lên không phải JSON hợp lệ",
+            ),
+            JsonRejection::BytesRejection(b) => Rejection::from(b),
+            // JsonDataError, and whatever later axum versions add.
+            _ => Rejection::new(
+                status,
+                "request.invalid_body",
+                "The request body lacks a field or has a value of the wrong type",
+                "Dữ liệu gửi lên thiếu trường hoặc có giá trị sai kiểu",
+            ),
+        }
+    }
+}
+
+impl From<QueryRejection> for Rejection {
+    fn from(r: QueryRejection) -> Rejection {
+        Rejection::new(
+            r.status(),
+            "request.invalid_query",
+            "The query string is malformed (e.g. a repeated parameter)",
+            "Tham số truy vấn không hợp lệ",
+        )
+    }
+}
+
+/// [`Json`] whose refusals are [`Rejection`]s.
+#[derive(Debug, FromRequest)]
+#[from_request(via(Json), rejection(Rejection))]
+pub struct ApiJson<T>(pub T);
+
+/// [`Query`] whose refusals are [`Rejection`]s.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(Query), rejection(Rejection))]
+pub struct ApiQuery<T>(pub T);
+
+/// The body limit layer answers 413 in plain text before any handler (or
+/// extractor) runs, and so does a [`Bytes`] body cut off at the limit; this
+/// gives those answers the usual JSON body.
+async fn json_payload_too_large(resp: Response) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        Rejection::too_large().into_response()
+    } else {
+        resp
+    }
+}
+
+/// No route has this path: the same JSON 404 as a missing id.
+async fn unknown_route() -> AppError {
+    AppError::NotFound
+}
+
+/// PostgreSQL `text` cannot hold NUL, and no stored id or name contains
+/// one: input with a NUL matches nothing, and must not reach the database
+/// (where it is an error, not a miss).
+fn storable(s: &str) -> bool {
+    !s.contains('\0')
 }
 
 async fn count_requests(
@@ -49,11 +210,41 @@ async fn count_requests(
     next.run(req).await
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    state.db.ping().await?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+/// Answer of `/healthz`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: String,
 }
 
+/// Liveness: the server answers and so does its database.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Up, database reachable", body = Health),
+        (status = 500, response = ServerError),
+    )
+)]
+async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    state.db.ping().await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+    }))
+}
+
+/// Counters in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4",
+         body = String, content_type = "text/plain"),
+    )
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -61,19 +252,35 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// This OpenAPI document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "ops",
+    responses(
+        (status = 200, description = "OpenAPI 3.1 document of this API", body = Object),
+    )
+)]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
 /// Login request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Login name.
     pub username: String,
     /// Password (never logged).
+    #[schema(format = Password)]
     pub password: String,
-    /// The phone store's device id; `web` for a browser.
+    /// The phone store's device id; `web` for a browser. 1 to 100
+    /// characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub device_id: String,
 }
 
 /// Tokens for a device.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Tokens {
     /// Short-lived access token (Bearer).
     pub access_token: String,
@@ -86,13 +293,14 @@ pub struct Tokens {
 }
 
 /// The caller's identity, role and area.
-#[derive(Debug, Serialize, Deserialize, Clone)]
+#[derive(Debug, Serialize, Deserialize, Clone, ToSchema)]
 pub struct UserInfo {
     /// User id.
     pub id: String,
     /// Name shown.
     pub display_name: String,
-    /// Role code.
+    /// Role code: `officer`, `volunteer`, `leader` or `provincial_admin`.
+    #[schema(example = "officer")]
     pub role: String,
     /// Commune code.
     pub commune: Option<String>,
@@ -143,19 +351,51 @@ async fn issue_tokens(
     })
 }
 
+/// Logs a device in.
+///
+/// Answers an access token, a refresh token bound to the device, and who
+/// logged in. Rate-limited per login name.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = Tokens),
+        (status = 400, description = "Malformed JSON (`request.invalid_json`), a device id that \
+            is empty, longer than 100 characters or contains NUL (`auth.device_id`), or a device \
+            registered to another user (`auth.device_taken`)", body = ErrorBody),
+        (status = 401, description = "Wrong username or password, or a disabled account \
+            (`auth.bad_login`, the same for all three); a revoked device \
+            (`auth.device_revoked`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>, AppError> {
-    state.rate_check(&format!("login:{}", req.username))?;
-    if req.device_id.is_empty() || req.device_id.len() > 100 {
+    // Keys are bounded in length, and `serve` prunes idle ones each minute,
+    // so random login names cannot grow the limiter without bound.
+    let name_key: String = req.username.chars().take(64).collect();
+    state.rate_check(&format!("login:{name_key}"))?;
+    let chars = req.device_id.chars().count();
+    if chars == 0 || chars > 100 || !storable(&req.device_id) {
         return Err(AppError::bad_request(
             "auth.device_id",
             "device_id must be 1 to 100 characters",
             "Mã thiết bị không hợp lệ",
         ));
     }
-    let user = accounts::user_by_username(&state.db, &req.username).await?;
+    let user = if storable(&req.username) {
+        accounts::user_by_username(&state.db, &req.username).await?
+    } else {
+        None
+    };
     // Verify against a dummy hash when the user is unknown, so timing does
     // not tell which login names exist.
     let ok = match &user {
@@ -175,15 +415,36 @@ async fn login(
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0p1dzVgIv1/6LEb1J5zyP8D2+tWQm5s6Yx/5VhrTnkA";
 
 /// Refresh request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     pub refresh_token: String,
 }
 
+/// Trades a refresh token for new tokens.
+///
+/// A refresh token is usable once; replaying a spent one revokes its whole
+/// family.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens; the one sent is spent", body = Tokens),
+        (status = 400, description = "Malformed JSON (`request.invalid_json`)", body = ErrorBody),
+        (status = 401, description = "Unknown (`auth.invalid_refresh`), expired \
+            (`auth.expired`) or replayed (`auth.refresh_reused`) refresh token, revoked device \
+            (`auth.device_revoked`) or disabled account", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableBody),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
-    Json(req): Json<RefreshRequest>,
+    ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<Tokens>, AppError> {
     let hash = auth::hash_refresh_token(&req.refresh_token);
     let (user_id, device, family) = accounts::spend_refresh(&state.db, &hash).await?;
@@ -202,6 +463,21 @@ async fn refresh(
     ))
 }
 
+/// The caller's identity, role and area, read now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserInfo),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "The account vanished after its token was checked \
+            (`not_found`)", body = ErrorBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserInfo>, AppError> {
     let user = accounts::user_by_id(&state.db, &caller.user_id)
         .await?
@@ -209,22 +485,49 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserIn
     Ok(Json(user_info(&user, &caller.area)))
 }
 
+/// One sync round trip.
+///
+/// The phone's new changes in, the changes and documents of its area out
+/// (docs/PROTOCOL.md). Officers, volunteers and leaders only; a revoked
+/// device is answered with a wipe.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync",
+    tag = "sync",
+    security(("bearer" = [])),
+    request_body(content = SyncFrame, content_type = "application/octet-stream",
+        description = "A sync request frame"),
+    responses(
+        (status = 200, description = "A sync response frame (a `wipe` answer for a revoked \
+            device)", body = SyncFrame, content_type = "application/octet-stream"),
+        (status = 400, description = "A frame that does not decode, is over a limit or carries \
+            changes that do not parse (protocol error codes)", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired or forged access token, a \
+            disabled account, or a frame from another device than the token's \
+            (`auth.device_mismatch`)", body = ErrorBody),
+        (status = 403, description = "A provincial account, which does not sync \
+            (`auth.forbidden`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 #[axum::debug_handler]
 async fn sync_handler(
     State(state): State<AppState>,
-    caller: Caller,
+    SyncCaller(caller): SyncCaller,
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
-    state.rate_check(&caller.user_id)?;
     let out = sync::handle(&state, &caller, &body).await?;
     state.metrics.syncs.fetch_add(1, Ordering::Relaxed);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out))
 }
 
 /// A household as the caller may see it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HouseholdOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Commune code.
     pub commune: String,
@@ -237,13 +540,15 @@ pub struct HouseholdOut {
 }
 
 /// A resident as the caller may see it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ResidentOut {
     /// Id.
+    #[schema(format = "uuid")]
     pub id: String,
     /// Full name.
     pub full_name: String,
     /// Derived state code.
+    #[schema(value_type = ListState)]
     pub state: String,
     /// Personal ID number (omitted for volunteers).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -253,12 +558,29 @@ pub struct ResidentOut {
     pub phone: Option<String>,
 }
 
+/// One household with its residents.
+///
+/// Protected fields only for roles that see them. The read is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/households/{id}",
+    tag = "data",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = "uuid", description = "Household id")),
+    responses(
+        (status = 200, description = "The household", body = HouseholdOut),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "No such household, not a household id, or outside the \
+            caller's area: the same answer (`not_found`)", body = ErrorBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn household(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdOut>, AppError> {
-    state.rate_check(&caller.user_id)?;
     let hid = HouseholdId::parse(&id).ok_or(AppError::NotFound)?;
     let place = docs::place_of(&state.db.pool, hid)
         .await?
@@ -323,17 +645,74 @@ async fn household(
     Ok(Json(out))
 }
 
+/// Which list: a resident's derived state (`sync_core::status::State`'s
+/// code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListState {
+    /// No outcome recorded yet.
+    NotVisited,
+    /// Activated: on the confirmation list.
+    Activated,
+    /// Level-2 application collected, pending approval.
+    ApplicationCollected,
+    /// Not present at the last attempt.
+    Absent,
+    /// Ineligible.
+    Ineligible,
+    /// Needs the police's help.
+    NeedsSupport,
+    /// Refused.
+    Refused,
+    /// Contradicting outcomes, waiting for a leader.
+    Conflict,
+}
+
+impl ListState {
+    /// Every list.
+    pub const ALL: [ListState; 8] = [
+        ListState::NotVisited,
+        ListState::Activated,
+        ListState::ApplicationCollected,
+        ListState::Absent,
+        ListState::Ineligible,
+        ListState::NeedsSupport,
+        ListState::Refused,
+        ListState::Conflict,
+    ];
+
+    /// The state code stored in the `residents` projection.
+    pub fn code(self) -> &'static str {
+        match self {
+            ListState::NotVisited => "not_visited",
+            ListState::Activated => "activated",
+            ListState::ApplicationCollected => "application_collected",
+            ListState::Absent => "absent",
+            ListState::Ineligible => "ineligible",
+            ListState::NeedsSupport => "needs_support",
+            ListState::Refused => "refused",
+            ListState::Conflict => "conflict",
+        }
+    }
+
+    /// Parses a code.
+    pub fn from_code(code: &str) -> Option<ListState> {
+        ListState::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
 /// Filter of a list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this hamlet.
     pub hamlet: Option<String>,
-    /// Only this commune (provincial users).
+    /// Only this commune (provincial users; required for them).
     pub commune: Option<String>,
 }
 
 /// One row of a list.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ListRow {
     /// Resident id.
     pub id: String,
@@ -347,26 +726,37 @@ pub struct ListRow {
     pub detail: Option<String>,
 }
 
+/// The residents on one list.
+///
+/// From the caller's commune (for provincial users, the commune asked
+/// for), restricted to the caller's area, in Vietnamese name order.
+/// Volunteers get stand-ins for sensitive reasons. The read is audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/lists/{state}",
+    tag = "data",
+    security(("bearer" = [])),
+    params(("state" = ListState, Path, description = "Which list"), ListQuery),
+    responses(
+        (status = 200, description = "The list (possibly empty)", body = Vec<ListRow>),
+        (status = 400, description = "Malformed query string, e.g. a repeated parameter \
+            (`request.invalid_query`)", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "Unknown list, or a provincial user without a commune \
+            of their province (`not_found`)", body = ErrorBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(list_state): Path<String>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<ListRow>>, AppError> {
-    state.rate_check(&caller.user_id)?;
-    const STATES: [&str; 8] = [
-        "not_visited",
-        "activated",
-        "application_collected",
-        "absent",
-        "ineligible",
-        "needs_support",
-        "refused",
-        "conflict",
-    ];
-    if !STATES.contains(&list_state.as_str()) {
-        return Err(AppError::NotFound);
-    }
+    let list_state = ListState::from_code(&list_state)
+        .ok_or(AppError::NotFound)?
+        .code();
     let commune = match (&caller.area, &q.commune) {
         (Area::Province(_), Some(c)) if caller.area.contains(c, "") => c.clone(),
         (Area::Province(_), _) => return Err(AppError::NotFound),
@@ -377,7 +767,7 @@ async fn list(
          WHERE commune = $1 AND state = $2 ORDER BY sort_key",
     )
     .bind(&commune)
-    .bind(&list_state)
+    .bind(list_state)
     .fetch_all(&state.db.pool)
     .await
     .map_err(AppError::db)?;
@@ -423,12 +813,36 @@ fn restrict_detail(detail: &str, role: Role) -> String {
     }
 }
 
+/// Revokes a device.
+///
+/// The device must belong to someone of the leader's commune; every refresh
+/// token issued to it dies, and its next sync is answered with a wipe.
+/// Leaders only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/revoke",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Device id")),
+    responses(
+        (status = 204, description = "Revoked (or already revoked)"),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a leader (`auth.forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such device, or its owner is outside the leader's \
+            commune (`not_found`)", body = ErrorBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn revoke_device(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     caller.require(&[Role::Leader])?;
+    if !storable(&id) {
+        return Err(AppError::NotFound);
+    }
     let device = accounts::device(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -444,20 +858,49 @@ async fn revoke_device(
 }
 
 /// New hamlets of a user.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct HamletsRequest {
-    /// Hamlet ids of the caller's commune.
+    /// Hamlet ids of the caller's commune (repeats are ignored).
     pub hamlets: Vec<String>,
 }
 
+/// Reassigns an officer or volunteer to hamlets.
+///
+/// The user must be of the leader's commune; their phone receives the new
+/// hamlets and purges the old ones. Leaders only.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}/hamlets",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    request_body = HamletsRequest,
+    responses(
+        (status = 204, description = "Reassigned"),
+        (status = 400, description = "Malformed JSON (`request.invalid_json`), or a hamlet \
+            that is not the commune's (`assign.unknown_hamlet`)", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a leader (`auth.forbidden`)", body = ErrorBody),
+        (status = 404, description = "No such user, or not an officer or volunteer of the \
+            leader's commune (`not_found`)", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableBody),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = ServerError),
+    )
+)]
 async fn set_hamlets(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,
-    Json(req): Json<HamletsRequest>,
+    ApiJson(req): ApiJson<HamletsRequest>,
 ) -> Result<StatusCode, AppError> {
     caller.require(&[Role::Leader])?;
     let commune = caller.area.commune().ok_or(AppError::Forbidden)?.to_owned();
+    if !storable(&user) {
+        return Err(AppError::NotFound);
+    }
     let target = accounts::user_by_id(&state.db, &user)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -478,6 +921,38 @@ async fn set_hamlets(
             format!("Không có thôn/tổ dân phố {bad} trong xã"),
         ));
     }
-    accounts::set_hamlets(&state.db, &user, &req.hamlets).await?;
+    // A repeated hamlet would break the (user, hamlet) key: keep one of each.
+    let hamlets: Vec<String> = req
+        .hamlets
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    accounts::set_hamlets(&state.db, &user, &hamlets).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_state_codes_are_its_serde_names() {
+        for s in ListState::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.code());
+            assert_eq!(ListState::from_code(s.code()), Some(s));
+        }
+        assert_eq!(ListState::from_code("nope"), None);
+    }
+
+    /// [`ErrorBody`] documents [`AppError`]'s body: they must not drift.
+    #[tokio::test]
+    async fn app_error_body_is_error_body() {
+        let resp = AppError::NotFound.into_response();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body.code, "not_found");
+    }
 }

@@ -240,30 +240,56 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
+    /// Authenticates, and refuses a token of a revoked device.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(AppError::Unauthorized("auth.missing"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(AppError::Unauthorized("auth.missing"))?;
-        let claims = state.keys.verify(token)?;
-        let user = accounts::user_by_id(&state.db, &claims.sub)
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or(AppError::Unauthorized("auth.invalid_token"))?;
-        let area = user.area(&state.db).await?;
-        Ok(Caller {
-            user_id: user.id,
-            role: user.role,
-            area,
-            device: claims.dev,
-            area_version: user.area_version,
-        })
+        let caller = authenticate(parts, state).await?;
+        match accounts::device(&state.db, &caller.device).await? {
+            Some(d) if !d.revoked && d.user_id == caller.user_id => Ok(caller),
+            _ => Err(AppError::Unauthorized("auth.device_revoked")),
+        }
     }
+}
+
+/// The caller of the sync endpoint: like [`Caller`], but a revoked device
+/// gets through, so that sync can answer it with a wipe.
+#[derive(Clone, Debug)]
+pub struct SyncCaller(pub Caller);
+
+impl FromRequestParts<AppState> for SyncCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(SyncCaller)
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(AppError::Unauthorized("auth.missing"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or(AppError::Unauthorized("auth.missing"))?;
+    let claims = state.keys.verify(token)?;
+    let user = accounts::user_by_id(&state.db, &claims.sub)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthorized("auth.invalid_token"))?;
+    state.rate_check(&user.id)?;
+    let area = user.area(&state.db).await?;
+    Ok(Caller {
+        user_id: user.id,
+        role: user.role,
+        area,
+        device: claims.dev,
+        area_version: user.area_version,
+    })
 }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod openapi;
 pub mod settings;
 pub mod sync;
 
@@ -156,7 +157,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // Forget rate-limit budgets that are full again, once a minute, so the
+    // limiter holds only recently active keys.
+    let limiter = state.limiter.clone();
+    let pruner = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    pruner.abort();
+    result
 }

@@ -237,7 +237,7 @@ fn print_demo_help(addr: &str, households: usize) {
     println!("Thử / try:");
     println!("  curl {base}/healthz");
     println!(
-        "  TOKEN=$(curl -s {base}/api/v1/auth/login -H 'content-type: application/json' \\\n       -d '{{\"username\":\"lanhdao\",\"password\":\"{}\",\"device_id\":\"web\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+        "  TOKEN=$(curl -s {base}/api/v1/auth/login -H 'content-type: application/json' \\\n       -d '{{\"username\":\"lanhdao\",\"password\":\"{}\",\"device_id\":\"may-tinh-lanhdao\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
         gocua_server::demo::DEMO_PASSWORD
     );
     println!(

@@ -112,6 +112,28 @@ async fn canary_never_leaves_its_commune(backend: Backend) {
             );
         }
     }
+    let own = Phone::login(&server, "officer-a1").await;
+    assert_eq!(
+        own.get(&format!("/api/v1/households/{}", fx.canary_a))
+            .await
+            .status(),
+        200
+    );
+    // Every list read and every delivery is audited, with counts, not names.
+    let audit = gocua_server::db::audit::recent(&server.state.db, COMMUNE_A, 100)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "list.read:not_visited" && e.residents > 0)
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "sync.deliver" && e.residents > 0)
+    );
+    assert!(audit.iter().any(|e| e.action == "household.read"));
     let mut b = Phone::login(&server, "officer-b1").await;
     b.sync().await;
     assert!(!b.store.household_ids().unwrap().contains(&fx.canary_a));
@@ -228,6 +250,12 @@ async fn revoked_device_is_wiped(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
+    // Its still-valid access token opens nothing else…
+    let r = officer.get("/api/v1/lists/not_visited").await;
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "auth.device_revoked");
+    // …and its next sync wipes it.
     let (status, applied) = officer.sync_once().await;
     assert_eq!(status, 200);
     assert!(applied.unwrap().wiped);

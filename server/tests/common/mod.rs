@@ -156,6 +156,15 @@ pub struct Fixture {
     pub canary_b: HouseholdId,
 }
 
+/// (username, role, commune, province, hamlets)
+type UserSpec<'a> = (
+    &'a str,
+    Role,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 pub async fn seed(state: &AppState) -> Fixture {
     let db = &state.db;
     for (commune, id, name) in [
@@ -167,7 +176,7 @@ pub async fn seed(state: &AppState) -> Fixture {
             .await
             .expect("hamlet");
     }
-    let users: [(&str, Role, Option<&str>, Option<&str>, &[&str]); 7] = [
+    let users: [UserSpec; 7] = [
         ("leader-a", Role::Leader, Some(COMMUNE_A), None, &[]),
         ("officer-a1", Role::Officer, Some(COMMUNE_A), None, &["a1"]),
         ("officer-a2", Role::Officer, Some(COMMUNE_A), None, &["a2"]),
