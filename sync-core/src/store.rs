@@ -9,7 +9,10 @@
 //! * Documents are stored as a compacted snapshot plus appended change
 //!   chunks; a household is compacted once it has [`COMPACT_AFTER`] chunks.
 //! * Lists and searches read the index tables (`residents`, `households`),
-//!   never the documents.
+//!   never the documents. `residents` is clustered in walking order
+//!   (household walk key, then Vietnamese name key), so the work list is
+//!   read in order with no sort and no join; each row carries its
+//!   household's address.
 //!
 //! ```
 //! use sync_core::store::PhoneStore;
@@ -47,13 +50,17 @@ CREATE TABLE IF NOT EXISTS households (
     walk_key BLOB NOT NULL, conflicts INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS households_walk ON households (walk_key);
 CREATE TABLE IF NOT EXISTS residents (
-    id TEXT PRIMARY KEY, household TEXT NOT NULL, hamlet TEXT NOT NULL,
-    full_name TEXT NOT NULL, name_folded TEXT NOT NULL, sort_key BLOB NOT NULL,
+    walk_key BLOB NOT NULL, sort_key BLOB NOT NULL, id TEXT NOT NULL,
+    household TEXT NOT NULL, hamlet TEXT NOT NULL,
+    full_name TEXT NOT NULL, name_folded TEXT NOT NULL,
     state TEXT NOT NULL, detail TEXT, registry TEXT NOT NULL, attempts INTEGER NOT NULL,
-    last_visit_at INTEGER, awaiting_confirmation INTEGER NOT NULL) WITHOUT ROWID;
+    last_visit_at INTEGER, awaiting_confirmation INTEGER NOT NULL,
+    house_number TEXT NOT NULL, alley TEXT NOT NULL, street TEXT NOT NULL,
+    PRIMARY KEY (walk_key, sort_key, id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS residents_id ON residents (id);
 CREATE INDEX IF NOT EXISTS residents_household ON residents (household);
 CREATE INDEX IF NOT EXISTS residents_state ON residents (state, sort_key);
-CREATE INDEX IF NOT EXISTS residents_hamlet ON residents (hamlet, sort_key);
+CREATE INDEX IF NOT EXISTS residents_hamlet ON residents (hamlet, walk_key, sort_key);
 "#;
 
 /// What went wrong in the store. Messages carry no personal data.
@@ -384,10 +391,12 @@ impl PhoneStore {
             let mut doc = load_doc(&tx, &self.actor, household)?
                 .unwrap_or_else(|| HouseholdDoc::empty(&self.actor, household));
             let before: Vec<_> = DocPart::ALL.iter().map(|p| doc.heads(*p)).collect();
+            let mut whole = false;
             for (part, item) in items {
                 match item {
                     Incoming::Snapshot(b) => {
                         applied.docs += 1;
+                        whole = true;
                         doc.merge_saved(part, &b)
                             .map_err(|_| ProtocolError::InvalidChange)?;
                     }
@@ -407,7 +416,12 @@ impl PhoneStore {
                     ensure_doc_row(&tx, household, part)?;
                 }
             }
-            compact_if_needed(&tx, &mut doc)?;
+            if whole {
+                // A whole document arrived: store it compacted at once.
+                compact(&tx, &mut doc)?;
+            } else {
+                compact_if_needed(&tx, &mut doc)?;
+            }
             reindex(&tx, &doc)?;
         }
         if missing {
@@ -487,10 +501,10 @@ impl PhoneStore {
                     AND r.registry <> 'activated'";
         match hamlet {
             Some(h) => self.rows(
-                &format!("WHERE {open} AND r.hamlet = ?1 ORDER BY h.walk_key, r.sort_key"),
+                &format!("WHERE {open} AND r.hamlet = ?1 ORDER BY r.walk_key, r.sort_key"),
                 params![h],
             ),
-            None => self.rows(&format!("WHERE {open} ORDER BY h.walk_key, r.sort_key"), []),
+            None => self.rows(&format!("WHERE {open} ORDER BY r.walk_key, r.sort_key"), []),
         }
     }
 
@@ -517,8 +531,8 @@ impl PhoneStore {
         let sql = format!(
             "SELECT r.id, r.household, r.hamlet, r.full_name, r.state, r.detail, r.registry,
                     r.attempts, r.last_visit_at, r.awaiting_confirmation,
-                    h.house_number, h.alley, h.street
-             FROM residents r JOIN households h ON h.id = r.household {clause}"
+                    r.house_number, r.alley, r.street
+             FROM residents r {clause}"
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(p, |r| {
@@ -657,7 +671,16 @@ fn compact_if_needed(tx: &Transaction<'_>, doc: &mut HouseholdDoc) -> Result<()>
     if chunks <= COMPACT_AFTER {
         return Ok(());
     }
+    compact(tx, doc)
+}
+
+/// Folds a household's change chunks into compacted snapshots.
+fn compact(tx: &Transaction<'_>, doc: &mut HouseholdDoc) -> Result<()> {
+    let household = doc.id().to_string();
     for part in DocPart::ALL {
+        if doc.heads(part).is_empty() {
+            continue;
+        }
         let bytes = doc.save(part);
         tx.execute(
             "INSERT INTO docs (household, part, snapshot) VALUES (?1, ?2, ?3)
@@ -701,8 +724,9 @@ fn reindex(tx: &Transaction<'_>, doc: &HouseholdDoc) -> Result<()> {
     )?;
     let mut ins = tx.prepare_cached(
         "INSERT INTO residents (id, household, hamlet, full_name, name_folded, sort_key, state,
-             detail, registry, attempts, last_visit_at, awaiting_confirmation)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             detail, registry, attempts, last_visit_at, awaiting_confirmation,
+             walk_key, house_number, alley, street)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for (r, (rid, st)) in view.residents.iter().zip(statuses.iter()) {
         debug_assert_eq!(r.id, *rid);
@@ -725,6 +749,10 @@ fn reindex(tx: &Transaction<'_>, doc: &HouseholdDoc) -> Result<()> {
             st.attempts,
             st.last_visit_at_ms,
             st.awaiting_confirmation,
+            walk_key,
+            view.address.house_number,
+            view.address.alley,
+            view.address.street,
         ])?;
     }
     Ok(())
