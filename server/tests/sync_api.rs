@@ -441,3 +441,99 @@ async fn hostile_frames_change_nothing(backend: Backend) {
     server.stop().await;
 }
 both_backends!(hostile_frames, hostile_frames_change_nothing);
+
+async fn provincial_users_read_but_do_not_sync(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut province = Phone::login(&server, "province-01").await;
+    // Lists of any commune of the province (Hà Nội, 01), by commune code.
+    let rows: Vec<serde_json::Value> = province
+        .get(&format!("/api/v1/lists/not_visited?commune={COMMUNE_A}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3 * 2 + 2, "every resident of commune A");
+    let rows: Vec<serde_json::Value> = province
+        .get(&format!("/api/v1/lists/not_visited?commune={COMMUNE_B}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["household"] == fx.canary_b.to_string())
+    );
+    // A commune of another province is outside: 404, like a missing one.
+    assert_eq!(
+        province
+            .get("/api/v1/lists/not_visited?commune=26734")
+            .await
+            .status(),
+        404
+    );
+    // Provincial users do not carry households on a phone.
+    let (status, _) = province.sync_once().await;
+    assert_eq!(status, 403);
+    server.stop().await;
+}
+both_backends!(provincial, provincial_users_read_but_do_not_sync);
+
+async fn volunteers_sensitive_reasons_reach_officers(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    let mut volunteer = Phone::login(&server, "volunteer-a1").await;
+    officer.sync().await;
+    volunteer.sync().await;
+    let (h, residents) = fx.households_a1[2].clone();
+    let mut v = volunteer.visit(
+        Role::Volunteer,
+        vec![(
+            residents[1],
+            Outcome::Ineligible {
+                reason: IneligibleReason::MilitaryServiceOrDetention,
+            },
+        )],
+    );
+    v.outcomes[0].explanation = Some("Đang thực hiện nghĩa vụ quân sự đến 2027".into());
+    volunteer.store.record_visit(h, &v).unwrap();
+    volunteer.sync().await;
+    officer.sync().await;
+    let doc = officer.store.household(h).unwrap();
+    let st = doc.statuses().unwrap();
+    assert_eq!(
+        st[1].1.state,
+        State::Ineligible {
+            reason: IneligibleReason::MilitaryServiceOrDetention
+        }
+    );
+    assert!(!st[1].1.awaiting_confirmation);
+    assert_eq!(
+        doc.explanation(v.id, residents[1]).as_deref(),
+        Some("Đang thực hiện nghĩa vụ quân sự đến 2027")
+    );
+    // The other volunteer phones never see it: only the stand-in.
+    let mut other = Phone::login_with(
+        &server,
+        "volunteer-a1",
+        sync_core::store::PhoneStore::open_in_memory().unwrap(),
+    )
+    .await;
+    other.sync().await;
+    let d = other.store.household(h).unwrap();
+    assert_eq!(
+        d.statuses().unwrap()[1].1.state,
+        State::Ineligible {
+            reason: IneligibleReason::RestrictedTemporary
+        }
+    );
+    assert_eq!(d.explanation(v.id, residents[1]), None);
+    server.stop().await;
+}
+both_backends!(
+    volunteer_protected_writes,
+    volunteers_sensitive_reasons_reach_officers
+);
