@@ -472,18 +472,24 @@ impl Scope<'_> {
             Scope::Commune(c) | Scope::UserHamlets { commune: c, .. } => c,
         }
     }
-    fn filter(&self, household_alias: &str) -> String {
+    /// The SQL condition limiting `alias` (a households row) to the scope;
+    /// the user id, where needed, is bound as parameter `$param`.
+    fn filter(&self, alias: &str, param: usize) -> String {
         match self {
             Scope::Commune(_) => String::new(),
             Scope::UserHamlets { .. } => format!(
-                " AND {household_alias}.hamlet IN (SELECT hamlet FROM user_hamlets WHERE user_id = $9)"
+                " AND {alias}.hamlet IN (SELECT hamlet FROM user_hamlets WHERE user_id = ${param})"
             ),
         }
     }
-    fn user(&self) -> &str {
+    /// Binds the user id if [`Scope::filter`] asked for it.
+    fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
         match self {
-            Scope::Commune(_) => "",
-            Scope::UserHamlets { user, .. } => user,
+            Scope::Commune(_) => q,
+            Scope::UserHamlets { user, .. } => q.bind(user.to_string()),
         }
     }
 }
@@ -506,23 +512,18 @@ pub async fn changes_since(
         "SELECT c.seq, c.household, c.part, c.bytes FROM changes c JOIN households h ON h.id = c.household
          WHERE c.commune = $1 AND c.seq > $2 AND c.origin_device <> $3{parts}{}
          ORDER BY c.seq LIMIT $4",
-        scope.filter("h")
+        scope.filter("h", 5)
     );
-    // `$9` (the user) is bound only where the scope uses it.
-    let sql = if matches!(scope, Scope::UserHamlets { .. }) {
-        sql.replace("$9", "$5")
-    } else {
-        sql
-    };
-    let mut q = sqlx::query(AssertSqlSafe(sql))
+    let q = sqlx::query(AssertSqlSafe(sql))
         .bind(scope.commune())
         .bind(after)
         .bind(exclude_device)
         .bind(limit);
-    if matches!(scope, Scope::UserHamlets { .. }) {
-        q = q.bind(scope.user());
-    }
-    let rows = q.fetch_all(&db.pool).await.map_err(AppError::db)?;
+    let rows = scope
+        .bind(q)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::db)?;
     rows.iter()
         .map(|r| {
             let household: String = r.try_get(1).map_err(AppError::db)?;
@@ -550,17 +551,17 @@ pub async fn households_in_scope(
 ) -> Result<Vec<HouseholdId>, AppError> {
     let sql = format!(
         "SELECT h.id FROM households h WHERE h.commune = $1 AND h.id > $2{} ORDER BY h.id LIMIT $3",
-        scope.filter("h")
-    )
-    .replace("$9", "$4");
-    let mut q = sqlx::query(AssertSqlSafe(sql))
+        scope.filter("h", 4)
+    );
+    let q = sqlx::query(AssertSqlSafe(sql))
         .bind(scope.commune())
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(limit);
-    if matches!(scope, Scope::UserHamlets { .. }) {
-        q = q.bind(scope.user());
-    }
-    let rows = q.fetch_all(&db.pool).await.map_err(AppError::db)?;
+    let rows = scope
+        .bind(q)
+        .fetch_all(&db.pool)
+        .await
+        .map_err(AppError::db)?;
     rows.iter()
         .map(|r| {
             let s: String = r.try_get(0).map_err(AppError::db)?;
