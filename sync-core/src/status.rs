@@ -114,6 +114,17 @@ impl State {
         }
     }
 
+    /// The sub-reason code (absent sub-case, ineligibility reason, support
+    /// kind), as stored beside the state in list indexes.
+    pub fn detail_code(&self) -> Option<String> {
+        match self {
+            State::Absent { reason } => Some(crate::doc::code_of(reason)),
+            State::Ineligible { reason } => Some(crate::doc::code_of(reason)),
+            State::NeedsSupport { kind } => Some(crate::doc::code_of(kind)),
+            _ => None,
+        }
+    }
+
     fn from_outcome(o: Outcome) -> State {
         match o {
             Outcome::Activated { .. } => State::Activated,

@@ -730,12 +730,7 @@ fn reindex(tx: &Transaction<'_>, doc: &HouseholdDoc) -> Result<()> {
     )?;
     for (r, (rid, st)) in view.residents.iter().zip(statuses.iter()) {
         debug_assert_eq!(r.id, *rid);
-        let detail = match st.state {
-            State::Absent { reason } => Some(crate::doc::code_of(&reason)),
-            State::Ineligible { reason } => Some(crate::doc::code_of(&reason)),
-            State::NeedsSupport { kind } => Some(crate::doc::code_of(&kind)),
-            _ => None,
-        };
+        let detail = st.state.detail_code();
         ins.execute(params![
             r.id.to_string(),
             id,

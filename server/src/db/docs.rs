@@ -384,12 +384,7 @@ async fn reproject(
         .await
         .map_err(AppError::db)?;
     for (r, (_, st)) in view.residents.iter().zip(statuses.iter()) {
-        let detail = match st.state {
-            State::Absent { reason } => Some(sync_core::doc::code_of(&reason)),
-            State::Ineligible { reason } => Some(sync_core::doc::code_of(&reason)),
-            State::NeedsSupport { kind } => Some(sync_core::doc::code_of(&kind)),
-            _ => None,
-        };
+        let detail = st.state.detail_code();
         sqlx::query(
             "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
                  detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee)
@@ -562,6 +557,10 @@ pub async fn households_in_scope(
         .fetch_all(&db.pool)
         .await
         .map_err(AppError::db)?;
+    household_ids(&rows)
+}
+
+fn household_ids(rows: &[sqlx::any::AnyRow]) -> Result<Vec<HouseholdId>, AppError> {
     rows.iter()
         .map(|r| {
             let s: String = r.try_get(0).map_err(AppError::db)?;
@@ -584,10 +583,5 @@ pub async fn households_outside(db: &Db, scope: &Scope<'_>) -> Result<Vec<Househ
     .fetch_all(&db.pool)
     .await
     .map_err(AppError::db)?;
-    rows.iter()
-        .map(|r| {
-            let s: String = r.try_get(0).map_err(AppError::db)?;
-            HouseholdId::parse(&s).ok_or_else(|| AppError::Internal("bad household id".into()))
-        })
-        .collect()
+    household_ids(&rows)
 }
