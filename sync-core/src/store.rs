@@ -79,6 +79,9 @@ pub enum StoreError {
     /// No such household on this phone.
     #[error("household not found on this phone")]
     NotFound,
+    /// The key does not open this store (or the file is not a store).
+    #[error("wrong key or not a store file")]
+    WrongKey,
     /// The server answered with changes this phone cannot place (missing
     /// history); the cursor was reset so the next sync fetches whole documents.
     #[error("sync needs a full resend; the next sync fetches whole documents")]
@@ -93,6 +96,7 @@ impl StoreError {
             StoreError::Doc(e) => e.code(),
             StoreError::Protocol(e) => e.code(),
             StoreError::NotFound => "store.not_found",
+            StoreError::WrongKey => "store.wrong_key",
             StoreError::NeedsFullResync => "sync.full_resync",
         }
     }
@@ -103,6 +107,7 @@ impl StoreError {
             StoreError::Doc(e) => e.message_vi(),
             StoreError::Protocol(e) => e.message_vi(),
             StoreError::NotFound => "Không tìm thấy hộ gia đình trên máy",
+            StoreError::WrongKey => "Khóa mở dữ liệu trên máy không đúng hoặc tệp không hợp lệ",
             StoreError::NeedsFullResync => "Cần đồng bộ lại toàn bộ, hãy đồng bộ thêm một lần",
         }
     }
@@ -182,6 +187,29 @@ impl PhoneStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         Self::init(Connection::open(path)?)
+    }
+
+    /// Opens (creating if needed) a store encrypted with `key` (SQLCipher:
+    /// every page of the file and its WAL is encrypted). The app keeps the
+    /// key in the platform keystore. A wrong key is [`StoreError::WrongKey`].
+    pub fn open_encrypted(path: &Path, key: &[u8; 32]) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        // SQLCipher would print decryption failures (a wrong key) to stderr.
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(StoreError::WrongKey);
+            }
+            other => {
+                other?;
+            }
+        }
+        Self::init(conn)
     }
 
     /// A store in memory (tests, simulator).
