@@ -32,6 +32,9 @@ cargo nextest run --workspace --locked --no-fail-fast
 step "Doc tests"
 cargo test --workspace --doc --locked
 
+step "Bindings (Kotlin on the JVM, Python, Swift checks) against a real server"
+bash mobile-ffi/bindings-tests/run.sh
+
 step "API fuzzing (schemathesis against the served OpenAPI document)"
 bash tests/schemathesis/run.sh
 

@@ -545,6 +545,9 @@ impl FieldStore {
     }
 
     /// Closes the store; later calls fail with `Closed`. Idempotent.
+    /// Exported as `close_store` (`closeStore` in Kotlin): Kotlin objects
+    /// already have a `close()` of their own that frees the handle.
+    #[uniffi::method(name = "close_store")]
     pub fn close(&self) {
         if let Ok(mut g) = self.inner.lock() {
             g.take();

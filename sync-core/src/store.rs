@@ -10,7 +10,8 @@
 //!   chunks; a household is compacted once it has [`COMPACT_AFTER`] chunks.
 //! * Lists and searches read the index tables (`residents`, `households`),
 //!   never the documents. `residents` is clustered in walking order
-//!   (household walk key, then Vietnamese name key), so the work list is
+//!   (household walk key, household, then Vietnamese name key: two
+//!   households at one address stay apart), so the work list is
 //!   read in order with no sort and no join; each row carries its
 //!   household's address.
 //!
@@ -56,11 +57,11 @@ CREATE TABLE IF NOT EXISTS residents (
     state TEXT NOT NULL, detail TEXT, registry TEXT NOT NULL, attempts INTEGER NOT NULL,
     last_visit_at INTEGER, awaiting_confirmation INTEGER NOT NULL,
     house_number TEXT NOT NULL, alley TEXT NOT NULL, street TEXT NOT NULL,
-    PRIMARY KEY (walk_key, sort_key, id)) WITHOUT ROWID;
+    PRIMARY KEY (walk_key, household, sort_key, id)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS residents_id ON residents (id);
 CREATE INDEX IF NOT EXISTS residents_household ON residents (household);
 CREATE INDEX IF NOT EXISTS residents_state ON residents (state, sort_key);
-CREATE INDEX IF NOT EXISTS residents_hamlet ON residents (hamlet, walk_key, sort_key);
+CREATE INDEX IF NOT EXISTS residents_hamlet ON residents (hamlet, walk_key, household, sort_key);
 "#;
 
 /// What went wrong in the store. Messages carry no personal data.
@@ -529,10 +530,15 @@ impl PhoneStore {
                     AND r.registry <> 'activated'";
         match hamlet {
             Some(h) => self.rows(
-                &format!("WHERE {open} AND r.hamlet = ?1 ORDER BY r.walk_key, r.sort_key"),
+                &format!(
+                    "WHERE {open} AND r.hamlet = ?1 ORDER BY r.walk_key, r.household, r.sort_key"
+                ),
                 params![h],
             ),
-            None => self.rows(&format!("WHERE {open} ORDER BY r.walk_key, r.sort_key"), []),
+            None => self.rows(
+                &format!("WHERE {open} ORDER BY r.walk_key, r.household, r.sort_key"),
+                [],
+            ),
         }
     }
 
