@@ -1116,6 +1116,16 @@ fn main() -> R<()> {
     drop(world);
     let mut large = build_world(n_large, 0x1A26E)?;
     let res_large: usize = large.households.iter().map(|h| h.people.len()).sum();
+    // A 50-day campaign around the prior visits (November 2025).
+    large.server.set_terms(Some(Terms {
+        campaign: "bench".into(),
+        name: "Cao điểm 50 ngày, đêm".into(),
+        start_day: sync_core::plan::day_number(2025, 11, 1),
+        end_day: sync_core::plan::day_number(2025, 12, 20),
+        min_age: 14,
+        daily_cap: 40,
+        recheck_after_days: 14,
+    }));
     let path_large = dir_path.join("phone-large.sqlite3");
     let init_large = initial_sync(&mut large.server, &path_large, false)?;
     println!(
@@ -1126,7 +1136,7 @@ fn main() -> R<()> {
         init_large.down,
         init_large.peak_rss.saturating_sub(init_large.open_rss) as f64 / MB
     );
-    let phone = PhoneStore::open(&path_large)?;
+    let mut phone = PhoneStore::open(&path_large)?;
     let (s, rows) = time_runs(30, || Ok(phone.work_list(None)?))?;
     list_row(
         &mut table,
@@ -1142,6 +1152,27 @@ fn main() -> R<()> {
         &s,
         rows,
         true,
+    );
+    // Ten days after the prior visits: every resident is read and ranked.
+    let now = 1_763_000_000_000 + 10 * sync_core::plan::DAY_MS;
+    let (s, rows) = time_runs(30, || Ok(phone.targets(now)?.rows))?;
+    list_row(
+        &mut table,
+        &format!("4. targets(now), campaign terms, {res_large} residents"),
+        &s,
+        rows,
+        false,
+    );
+    // No campaign: every open resident is listed.
+    large.server.set_terms(None);
+    sync_until_done(&mut phone, &mut large.server)?;
+    let (s, rows) = time_runs(30, || Ok(phone.targets(now)?.rows))?;
+    list_row(
+        &mut table,
+        &format!("   targets(now), no campaign, {res_large} residents"),
+        &s,
+        rows,
+        false,
     );
     let hamlet = hamlet_name(0);
     let (s, rows) = time_runs(30, || Ok(phone.work_list(Some(&hamlet))?))?;

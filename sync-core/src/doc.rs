@@ -623,6 +623,25 @@ impl HouseholdDoc {
         Ok(self.commit("registry"))
     }
 
+    /// Adds a resident to the household (a newer export of the police's
+    /// list names someone new at a known household).
+    pub fn add_resident(
+        &mut self,
+        resident: ResidentId,
+        info: &ResidentInfo,
+    ) -> Result<LocalChanges, DocError> {
+        check_len(&info.full_name)?;
+        let residents = map(&self.main, &ROOT, "residents").ok_or(DocError::NoSkeleton)?;
+        write_resident(
+            &mut self.main,
+            &mut self.protected,
+            &residents,
+            resident,
+            info,
+        )?;
+        Ok(self.commit("resident"))
+    }
+
     /// Sets a resident's phone number (protected).
     pub fn set_phone(
         &mut self,

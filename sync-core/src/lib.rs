@@ -55,6 +55,7 @@
 pub mod doc;
 pub mod ids;
 pub mod model;
+pub mod plan;
 pub mod protocol;
 pub mod sim;
 pub mod status;
@@ -66,6 +67,7 @@ pub mod prelude {
     pub use crate::doc::{DocId, DocPart, HouseholdDoc, NewHousehold};
     pub use crate::ids::{BirthDate, CommuneCode, PersonalId, PhoneNumber, Sex};
     pub use crate::model::*;
+    pub use crate::plan::{Priority, Slot, Terms};
     pub use crate::status::{ResidentStatus, State};
-    pub use crate::store::{PhoneStore, ResidentRow};
+    pub use crate::store::{PhoneStore, ResidentRow, TargetRow, Targets};
 }

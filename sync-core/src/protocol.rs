@@ -9,7 +9,8 @@
 //! phone                                         server
 //!   SyncRequest { cursor, outbox changes } ──────▶  apply changes (idempotent), durably
 //!   ◀────── SyncResponse { ack, changes since cursor from others,
-//!                          or compacted documents, new cursor, more? }
+//!                          or compacted documents, new cursor, more?,
+//!                          the campaign's planning terms }
 //! ```
 //!
 //! * The **cursor** is opaque to the phone: the server issues it and reads
@@ -49,7 +50,7 @@ use std::io::Read;
 /// The four bytes every frame starts with.
 pub const MAGIC: [u8; 4] = *b"GoCu";
 /// Protocol version written by this code. A peer refuses other versions.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 const HEADER_LEN: usize = 4 + 1 + 1 + 4;
 
 /// Kind byte of a frame.
@@ -205,6 +206,10 @@ pub struct SyncResponse {
     pub more: bool,
     /// This device is revoked: wipe every local record.
     pub wipe: bool,
+    /// The planning terms of the campaign active in the caller's commune;
+    /// `None` means no campaign is active (the phone forgets the terms it
+    /// had). Sent with every answer, so the phone always holds the latest.
+    pub terms: Option<crate::plan::Terms>,
 }
 
 impl SyncRequest {
@@ -391,6 +396,15 @@ mod tests {
             .to_bytes(),
             more: false,
             wipe: false,
+            terms: Some(crate::plan::Terms {
+                campaign: "c1".into(),
+                name: "Cao điểm 50 ngày, đêm".into(),
+                start_day: 20_000,
+                end_day: 20_050,
+                min_age: 14,
+                daily_cap: 40,
+                recheck_after_days: 14,
+            }),
         }
     }
 
@@ -425,6 +439,13 @@ mod tests {
             decode_response(&v, &Limits::default()),
             Err(ProtocolError::Version(9))
         );
+        // A version-1 peer (responses without terms) is refused, not misread.
+        v[4] = 1;
+        assert_eq!(
+            decode_response(&v, &Limits::default()),
+            Err(ProtocolError::Version(1))
+        );
+        assert_eq!(ProtocolError::Version(1).code(), "sync.version");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use crate::doc::{DocId, DocPart, HouseholdDoc, NewHousehold};
 use crate::model::{HouseholdId, Role};
+use crate::plan::Terms;
 use crate::protocol::{
     self, DocChanges, DocSnapshot, Limits, ProtocolError, ServerCursor, SyncResponse,
 };
@@ -57,6 +58,7 @@ pub struct MemoryServer {
     pub page_bytes: usize,
     /// A household with more new changes than this is sent whole.
     pub compact_threshold: usize,
+    terms: Option<Terms>,
 }
 
 impl Default for MemoryServer {
@@ -77,12 +79,19 @@ impl MemoryServer {
             limits: Limits::default(),
             page_bytes: 8 << 20,
             compact_threshold: 64,
+            terms: None,
         }
     }
 
     /// Registers (or updates) a device.
     pub fn register_device(&mut self, device: &str, info: SimDevice) {
         self.devices.insert(device.to_owned(), info);
+    }
+
+    /// Sets the active campaign's planning terms, sent with every answer
+    /// (`None`: no campaign active).
+    pub fn set_terms(&mut self, terms: Option<Terms>) {
+        self.terms = terms;
     }
 
     /// Revokes a device: its next sync is answered with a wipe.
@@ -207,6 +216,7 @@ impl MemoryServer {
         let mut resp = SyncResponse {
             request_id: req.request_id,
             acked_through: req.outbox_through,
+            terms: self.terms.clone(),
             ..Default::default()
         };
         let parts: &[DocPart] = if dev.role.sees_protected() {

@@ -125,6 +125,26 @@ impl State {
         }
     }
 
+    /// The state from its code and sub-reason code, as stored in list
+    /// indexes ([`State::code`], [`State::detail_code`]); `None` for an
+    /// unknown code or a missing or unknown sub-reason.
+    pub fn from_codes(code: &str, detail: Option<&str>) -> Option<State> {
+        fn d<T: serde::de::DeserializeOwned>(detail: Option<&str>) -> Option<T> {
+            detail.and_then(crate::doc::parse_code)
+        }
+        Some(match code {
+            "not_visited" => State::NotVisited,
+            "activated" => State::Activated,
+            "application_collected" => State::ApplicationCollected,
+            "absent" => State::Absent { reason: d(detail)? },
+            "ineligible" => State::Ineligible { reason: d(detail)? },
+            "needs_support" => State::NeedsSupport { kind: d(detail)? },
+            "refused" => State::Refused,
+            "conflict" => State::Conflict,
+            _ => return None,
+        })
+    }
+
     fn from_outcome(o: Outcome) -> State {
         match o {
             Outcome::Activated { .. } => State::Activated,
@@ -507,5 +527,35 @@ mod tests {
         let mut rev = rs.clone();
         rev.reverse();
         assert_eq!(derive(&rs, &[]), derive(&rev, &[]));
+    }
+
+    #[test]
+    fn states_round_trip_through_their_codes() {
+        let states = [
+            State::NotVisited,
+            State::Activated,
+            State::ApplicationCollected,
+            State::Absent {
+                reason: AbsentReason::WorkingOrStudyingElsewhere,
+            },
+            State::Ineligible {
+                reason: IneligibleReason::RestrictedFinal,
+            },
+            State::Ineligible {
+                reason: IneligibleReason::NoSmartphone,
+            },
+            State::NeedsSupport {
+                kind: SupportKind::LockedAccount,
+            },
+            State::Refused,
+            State::Conflict,
+        ];
+        for s in states {
+            let detail = s.detail_code();
+            assert_eq!(State::from_codes(s.code(), detail.as_deref()), Some(s));
+        }
+        assert_eq!(State::from_codes("absent", None), None);
+        assert_eq!(State::from_codes("absent", Some("nonsense")), None);
+        assert_eq!(State::from_codes("nonsense", None), None);
     }
 }

@@ -9,11 +9,15 @@
 //! * Documents are stored as a compacted snapshot plus appended change
 //!   chunks; a household is compacted once it has [`COMPACT_AFTER`] chunks.
 //! * Lists and searches read the index tables (`residents`, `households`),
-//!   never the documents. `residents` is clustered in walking order
+//!   never the documents; the tables are derived from the documents, so a
+//!   new [`STORE_VERSION`] simply rebuilds them when the store is opened. `residents` is clustered in walking order
 //!   (household walk key, household, then Vietnamese name key: two
 //!   households at one address stay apart), so the work list is
 //!   read in order with no sort and no join; each row carries its
 //!   household's address.
+//! * Today's targets ([`PhoneStore::targets`]) are computed offline with the
+//!   server's rules ([`crate::plan`]) and the campaign's planning terms the
+//!   last sync brought ([`PhoneStore::terms`]).
 //!
 //! ```
 //! use sync_core::store::PhoneStore;
@@ -22,7 +26,9 @@
 //! ```
 
 use crate::doc::{DocError, DocId, DocPart, HouseholdDoc, LocalChanges, NewHousehold};
-use crate::model::{HouseholdId, ResidentId, Settlement, Visit};
+use crate::ids::BirthDate;
+use crate::model::{HouseholdId, RegistryStatus, ResidentId, Settlement, Visit};
+use crate::plan::{self, Candidate, Facts, Priority, Slot, Terms};
 use crate::protocol::{self, DocChanges, Limits, ProtocolError, SyncRequest};
 use crate::status::State;
 use crate::text;
@@ -33,6 +39,16 @@ use std::path::Path;
 
 /// A household's change chunks are folded into its snapshot past this many.
 pub const COMPACT_AFTER: i64 = 32;
+
+/// Version of the store's tables (`PRAGMA user_version`). Version 2 added
+/// the absent attempts' times and the birth date to `residents` (for
+/// [`PhoneStore::targets`]). The index tables are derived from the
+/// documents: opening an older store rebuilds them in one transaction.
+pub const STORE_VERSION: i64 = 2;
+
+/// Without an active campaign, a temporary reason or a refusal comes back
+/// on the list after this many days.
+pub const RECHECK_WITHOUT_CAMPAIGN_DAYS: u32 = 14;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -57,6 +73,7 @@ CREATE TABLE IF NOT EXISTS residents (
     state TEXT NOT NULL, detail TEXT, registry TEXT NOT NULL, attempts INTEGER NOT NULL,
     last_visit_at INTEGER, awaiting_confirmation INTEGER NOT NULL,
     house_number TEXT NOT NULL, alley TEXT NOT NULL, street TEXT NOT NULL,
+    absent_at TEXT NOT NULL, birth_date TEXT,
     PRIMARY KEY (walk_key, household, sort_key, id)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS residents_id ON residents (id);
 CREATE INDEX IF NOT EXISTS residents_household ON residents (household);
@@ -148,6 +165,34 @@ pub struct ResidentRow {
     pub street: String,
 }
 
+/// One resident on today's list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetRow {
+    /// The resident, with the household's address.
+    pub resident: ResidentRow,
+    /// Why they are a target.
+    pub priority: Priority,
+    /// For someone out last time ([`Priority::ComeBack`]): a time of day and
+    /// of week not yet tried ([`plan::come_back_slot`]).
+    pub come_back: Option<Slot>,
+}
+
+/// Today's targets on this phone ([`PhoneStore::targets`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Targets {
+    /// Residents to reach today: the remaining work spread over the
+    /// campaign's days left, at most its daily cap ([`Terms::quota`]).
+    pub quota: u32,
+    /// Every resident who is a target today, picked or not.
+    pub remaining: u32,
+    /// The campaign's terms in force (`None`: no campaign active).
+    pub terms: Option<Terms>,
+    /// The picked residents: whole households, chosen by best priority, in
+    /// walking order ([`plan::pick`]). At least `quota` rows unless fewer
+    /// remain (a household is never split).
+    pub rows: Vec<TargetRow>,
+}
+
 /// What applying a sync response did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncApplied {
@@ -234,7 +279,41 @@ impl PhoneStore {
             limits: Limits::default(),
         };
         store.load_identity()?;
+        store.migrate()?;
         Ok(store)
+    }
+
+    /// Brings an older store to [`STORE_VERSION`]: rebuilds the index
+    /// tables from the documents (a new store has none: nothing to do but
+    /// set the version).
+    fn migrate(&mut self) -> Result<()> {
+        let version = |c: &Connection| -> Result<i64> {
+            Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        };
+        if version(&self.conn)? >= STORE_VERSION {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version(&tx)? >= STORE_VERSION {
+            return Ok(()); // another connection did it meanwhile
+        }
+        tx.execute_batch("DROP TABLE IF EXISTS residents; DROP TABLE IF EXISTS households;")?;
+        tx.execute_batch(SCHEMA)?;
+        let ids: Vec<String> = {
+            let mut st = tx.prepare("SELECT DISTINCT household FROM docs")?;
+            st.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids {
+            if let Some(doc) = load_doc(&tx, &self.actor, hid(&id)?)? {
+                reindex(&tx, &doc)?;
+            }
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {STORE_VERSION}"))?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn load_identity(&mut self) -> Result<()> {
@@ -483,6 +562,17 @@ impl PhoneStore {
             }
         }
         set_meta(&tx, "cursor", &resp.cursor)?;
+        // Every answer carries the terms in force; `None` is "no campaign".
+        match &resp.terms {
+            Some(t) => {
+                let json =
+                    serde_json::to_vec(t).map_err(|e| DocError::Corrupt(format!("terms: {e}")))?;
+                set_meta(&tx, "terms", &json)?;
+            }
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = 'terms'", [])?;
+            }
+        }
         tx.execute("DELETE FROM meta WHERE key = 'pending_request'", [])?;
         tx.commit()?;
         Ok(applied)
@@ -542,6 +632,156 @@ impl PhoneStore {
         }
     }
 
+    /// The planning terms of the campaign active in this phone's commune,
+    /// as the last sync brought them; `None` when no campaign is active (or
+    /// before the first sync).
+    pub fn terms(&self) -> Result<Option<Terms>> {
+        get_meta(&self.conn, "terms")?
+            .map(|b| {
+                serde_json::from_slice(&b)
+                    .map_err(|_| StoreError::Doc(DocError::Corrupt("unreadable terms".into())))
+            })
+            .transpose()
+    }
+
+    /// Today's targets, computed offline with the server's rules
+    /// ([`crate::plan`]): every resident with a [`plan::priority`] on
+    /// `now_ms` is a candidate (`remaining`); the quota is
+    /// [`Terms::quota`] for today (Vietnam time); [`plan::pick`] chooses
+    /// whole households by best priority and returns them in walking order.
+    ///
+    /// The decision time of a temporary reason or a refusal is the
+    /// resident's last visit. Age counts only where the phone holds the
+    /// birth date (officers' phones; on volunteers' phones it is unknown and
+    /// nobody is left out for it). Without an active campaign the quota is
+    /// everything remaining, no age limit applies, and temporary reasons and
+    /// refusals come back after [`RECHECK_WITHOUT_CAMPAIGN_DAYS`].
+    pub fn targets(&self, now_ms: i64) -> Result<Targets> {
+        let terms = self.terms()?;
+        let today = plan::vn_day(now_ms);
+        let rules = terms.clone().unwrap_or_else(|| Terms {
+            campaign: String::new(),
+            name: String::new(),
+            start_day: today,
+            end_day: today,
+            min_age: 0,
+            daily_cap: 0,
+            recheck_after_days: RECHECK_WITHOUT_CAMPAIGN_DAYS,
+        });
+        // One consistent snapshot for both reads below.
+        let tx = self.conn.unchecked_transaction()?;
+        let corrupt = || StoreError::Doc(DocError::Corrupt("bad resident index row".into()));
+        // Pass 1: rank. Only what the rules need, in walking order; rows
+        // that are never targets are left out by the index scan itself.
+        let mut st = tx.prepare_cached(&format!(
+            "SELECT r.id, r.household, r.walk_key, r.state, r.detail, r.registry,
+                    r.last_visit_at, r.absent_at, r.birth_date
+             FROM residents r WHERE {MAYBE_TARGET}
+             ORDER BY r.walk_key, r.household, r.sort_key, r.id"
+        ))?;
+        let mut q = st.query([])?;
+        let mut candidates: Vec<Candidate<()>> = Vec::new();
+        let mut found: Vec<(String, Option<Slot>)> = Vec::new();
+        while let Some(r) = q.next()? {
+            let text = |i: usize| -> Result<Option<&str>> {
+                match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Ok(None),
+                    v => Ok(Some(v.as_str().map_err(|_| corrupt())?)),
+                }
+            };
+            let registry = text(5)?
+                .and_then(RegistryStatus::from_code)
+                .ok_or_else(corrupt)?;
+            let state =
+                State::from_codes(text(3)?.ok_or_else(corrupt)?, text(4)?).ok_or_else(corrupt)?;
+            let of_age = match &terms {
+                Some(t) => t.of_age(text(8)?.and_then(|b| BirthDate::parse(b).ok()).as_ref()),
+                None => None,
+            };
+            let facts = Facts {
+                registry,
+                state: &state,
+                decided_at_ms: r.get(6)?,
+                of_age,
+            };
+            let Some(priority) = plan::priority(&facts, &rules, now_ms) else {
+                continue;
+            };
+            let come_back = (priority == Priority::ComeBack)
+                .then(|| text(7).map(|a| plan::come_back_slot(&parse_times(a.unwrap_or("")))))
+                .transpose()?;
+            candidates.push(Candidate {
+                key: (),
+                household: r.get(1)?,
+                walk_key: r.get(2)?,
+                priority,
+                away: plan::away_for_long(&state),
+            });
+            found.push((r.get(0)?, come_back));
+        }
+        drop(q);
+        drop(st);
+        let remaining = u32::try_from(candidates.len()).unwrap_or(u32::MAX);
+        let quota = rules.quota(remaining, today);
+        let picked = plan::pick(&candidates, quota);
+        // Pass 2: the picked residents' rows. A day's quota is a few dozen:
+        // look them up one by one; a whole list (no campaign) in one scan.
+        let mut rows = Vec::with_capacity(picked.len());
+        if picked.len() <= 256 {
+            let mut st = tx.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM residents r WHERE r.id = ?1"
+            ))?;
+            for i in picked {
+                let (id, come_back) = &found[i];
+                let (_, household, mut resident) =
+                    st.query_row([id], row_of).optional()?.ok_or_else(corrupt)?;
+                resident.id = ResidentId::parse(id).ok_or_else(corrupt)?;
+                resident.household = hid(&household)?;
+                rows.push(TargetRow {
+                    resident,
+                    priority: candidates[i].priority,
+                    come_back: *come_back,
+                });
+            }
+        } else {
+            // The same scan as pass 1, in the same order: candidates come
+            // in `found` order, so rows are matched without a lookup.
+            let mut st = tx.prepare_cached(&format!(
+                "SELECT {ROW_COLUMNS} FROM residents r WHERE {MAYBE_TARGET}
+                 ORDER BY r.walk_key, r.household, r.sort_key, r.id"
+            ))?;
+            let mut q = st.query([])?;
+            let mut slots: Vec<Option<(String, ResidentRow)>> = vec![None; found.len()];
+            let mut next = 0;
+            while next < found.len()
+                && let Some(r) = q.next()?
+            {
+                if r.get_ref(0)?.as_str().map_err(|_| corrupt())? != found[next].0 {
+                    continue;
+                }
+                let (_, household, resident) = row_of(r)?;
+                slots[next] = Some((household, resident));
+                next += 1;
+            }
+            for i in picked {
+                let (household, mut resident) = slots[i].take().ok_or_else(corrupt)?;
+                resident.id = ResidentId::parse(&found[i].0).ok_or_else(corrupt)?;
+                resident.household = hid(&household)?;
+                rows.push(TargetRow {
+                    resident,
+                    priority: candidates[i].priority,
+                    come_back: found[i].1,
+                });
+            }
+        }
+        Ok(Targets {
+            quota,
+            remaining,
+            terms,
+            rows,
+        })
+    }
+
     /// Searches names without diacritics ("nguyen thi ha" finds "Nguyễn
     /// Thị Hà"; every word of the query must start a word of the name).
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<ResidentRow>> {
@@ -562,34 +802,9 @@ impl PhoneStore {
     }
 
     fn rows(&self, clause: &str, p: impl rusqlite::Params) -> Result<Vec<ResidentRow>> {
-        let sql = format!(
-            "SELECT r.id, r.household, r.hamlet, r.full_name, r.state, r.detail, r.registry,
-                    r.attempts, r.last_visit_at, r.awaiting_confirmation,
-                    r.house_number, r.alley, r.street
-             FROM residents r {clause}"
-        );
+        let sql = format!("SELECT {ROW_COLUMNS} FROM residents r {clause}");
         let mut st = self.conn.prepare_cached(&sql)?;
-        let rows = st.query_map(p, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                ResidentRow {
-                    id: ResidentId(uuid::Uuid::nil()),
-                    household: HouseholdId(uuid::Uuid::nil()),
-                    hamlet: r.get(2)?,
-                    full_name: r.get(3)?,
-                    state: r.get(4)?,
-                    detail: r.get(5)?,
-                    registry: r.get(6)?,
-                    attempts: r.get(7)?,
-                    last_visit_at_ms: r.get(8)?,
-                    awaiting_confirmation: r.get(9)?,
-                    house_number: r.get(10)?,
-                    alley: r.get(11)?,
-                    street: r.get(12)?,
-                },
-            ))
-        })?;
+        let rows = st.query_map(p, row_of)?;
         rows.map(|row| {
             let (id, household, mut row) = row?;
             row.id = ResidentId::parse(&id).ok_or(DocError::Corrupt("bad resident id".into()))?;
@@ -606,6 +821,44 @@ impl PhoneStore {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
+}
+
+/// Residents who may be targets: never the registry's or the field's
+/// activated, nor a conflict (the rules decide the rest).
+const MAYBE_TARGET: &str = "r.registry <> 'activated' AND r.state NOT IN ('activated', 'conflict')";
+
+/// The columns of a [`ResidentRow`], in the order [`row_of`] reads them.
+const ROW_COLUMNS: &str = "r.id, r.household, r.hamlet, r.full_name, r.state, r.detail,
+    r.registry, r.attempts, r.last_visit_at, r.awaiting_confirmation,
+    r.house_number, r.alley, r.street";
+
+/// Reads [`ROW_COLUMNS`]: the resident and household ids as text (parsed
+/// by the caller) and the row with nil ids.
+fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, ResidentRow)> {
+    Ok((
+        r.get::<_, String>(0)?,
+        r.get::<_, String>(1)?,
+        ResidentRow {
+            id: ResidentId(uuid::Uuid::nil()),
+            household: HouseholdId(uuid::Uuid::nil()),
+            hamlet: r.get(2)?,
+            full_name: r.get(3)?,
+            state: r.get(4)?,
+            detail: r.get(5)?,
+            registry: r.get(6)?,
+            attempts: r.get(7)?,
+            last_visit_at_ms: r.get(8)?,
+            awaiting_confirmation: r.get(9)?,
+            house_number: r.get(10)?,
+            alley: r.get(11)?,
+            street: r.get(12)?,
+        },
+    ))
+}
+
+/// `"1700000000000,1700086400000"` → the times; malformed entries skipped.
+fn parse_times(s: &str) -> Vec<i64> {
+    s.split(',').filter_map(|t| t.trim().parse().ok()).collect()
 }
 
 enum Incoming {
@@ -759,12 +1012,25 @@ fn reindex(tx: &Transaction<'_>, doc: &HouseholdDoc) -> Result<()> {
     let mut ins = tx.prepare_cached(
         "INSERT INTO residents (id, household, hamlet, full_name, name_folded, sort_key, state,
              detail, registry, attempts, last_visit_at, awaiting_confirmation,
-             walk_key, house_number, alley, street)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             walk_key, house_number, alley, street, absent_at, birth_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+             ?17, ?18)",
     )?;
     for (r, (rid, st)) in view.residents.iter().zip(statuses.iter()) {
         debug_assert_eq!(r.id, *rid);
         let detail = st.state.detail_code();
+        let absent_at = st
+            .absent_at_ms
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        // Held only where the phone has the protected part (officers).
+        let birth_date = r
+            .protected
+            .birth_date
+            .as_ref()
+            .map(BirthDate::to_iso_string);
         ins.execute(params![
             r.id.to_string(),
             id,
@@ -782,6 +1048,8 @@ fn reindex(tx: &Transaction<'_>, doc: &HouseholdDoc) -> Result<()> {
             view.address.house_number,
             view.address.alley,
             view.address.street,
+            absent_at,
+            birth_date,
         ])?;
     }
     Ok(())
@@ -814,7 +1082,8 @@ fn purge_household(tx: &Transaction<'_>, h: HouseholdId) -> Result<()> {
 fn wipe_all(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM docs; DELETE FROM doc_chunks; DELETE FROM outbox; DELETE FROM residents;
-         DELETE FROM households; DELETE FROM meta WHERE key IN ('cursor', 'pending_request');",
+         DELETE FROM households;
+         DELETE FROM meta WHERE key IN ('cursor', 'pending_request', 'terms');",
     )?;
     Ok(())
 }
