@@ -6,9 +6,11 @@
 // killed):
 //
 //   online1 STATE_DIR URL   open a new encrypted store, log in, sync, read
-//                           the work list and a household; keep the tokens
+//                           the work list, today's targets and a household;
+//                           keep the tokens
 //   offline STATE_DIR URL   (server stopped) record three visits, check they
-//                           wait to be sent and that a sync fails cleanly
+//                           wait to be sent, that today's targets follow them
+//                           and that a sync fails cleanly
 //   online2 STATE_DIR URL   (server restarted on the same data) sync again,
 //                           check nothing waits and the server's lists
 //
@@ -24,6 +26,8 @@ import java.net.http.HttpResponse
 import java.security.SecureRandom
 import java.text.Normalizer
 import java.time.Duration
+import java.time.LocalDate
+import java.time.ZoneOffset
 import java.util.Properties
 import kotlin.system.exitProcess
 
@@ -209,6 +213,54 @@ fun restoreClient(url: String, st: State): ServerClient {
     return client
 }
 
+/** Each key's items come in one run (a key never appears again after another). */
+fun <T, K> inOneRun(items: List<T>, key: (T) -> K): Boolean {
+    val seen = HashSet<K>()
+    var prev: K? = null
+    for (item in items) {
+        val k = key(item)
+        if (k != prev && !seen.add(k)) {
+            println("  [$TAG] out of walking order: $k appears again after $prev")
+            return false
+        }
+        prev = k
+    }
+    return true
+}
+
+val PRIORITIES = setOf("approved", "follow_up", "no_application", "come_back", "recheck")
+
+/** Checks of today's targets that hold with or without a campaign. */
+fun checkTargets(t: FfiTargets, what: String) {
+    check("$what: every row has a priority code and a Vietnamese label; a come-back time exactly for come_back") {
+        t.rows.all {
+            it.priority in PRIORITIES && it.priorityLabelVi.isNotBlank() &&
+                (it.priority == "come_back") == (it.comeBack != null) &&
+                (it.comeBack == null) == (it.comeBackLabelVi == null) && it.comeBackLabelVi?.isBlank() != true
+        }
+    }
+    check("$what: nobody activated or in conflict") {
+        t.rows.none { it.resident.state in setOf("activated", "conflict") || it.resident.registry == "activated" }
+    }
+    check("$what: whole households in walking order") {
+        inOneRun(t.rows) { it.resident.householdId } && inOneRun(t.rows) { it.resident.hamlet } &&
+            inOneRun(t.rows) { Triple(it.resident.hamlet, it.resident.street, it.resident.alley) }
+    }
+    val c = t.campaign
+    if (c == null) {
+        check("$what, no campaign on the server: the quota is everything remaining, all listed " +
+            "(${t.quota} = ${t.remaining} = ${t.rows.size})") {
+            t.quota == t.remaining && t.rows.size.toUInt() == t.remaining
+        }
+    } else {
+        check("$what, campaign ${c.name} until ${c.endDate}: the quota is met by whole households " +
+            "(${t.rows.size} rows, quota ${t.quota}, remaining ${t.remaining})") {
+            Regex("[0-9]{4}-[0-9]{2}-[0-9]{2}").matches(c.endDate) && t.quota <= t.remaining &&
+                t.rows.size.toUInt() >= t.quota && t.rows.size.toUInt() <= t.remaining
+        }
+    }
+}
+
 /** Later visits sort after the demo's morning, whatever this machine's clock says. */
 fun visitTime(items: List<ResidentItem>): Long =
     maxOf(System.currentTimeMillis(), (items.mapNotNull { it.lastVisitAtMs }.maxOrNull() ?: 0L) + 60_000L)
@@ -290,6 +342,22 @@ fun online1(dir: File, url: String) {
     val hamlet = user.hamlets.last()
     check("workList($hamlet) is that hamlet's part of the work list") {
         store.workList(hamlet) == work.filter { it.hamlet == hamlet }
+    }
+
+    val targets = must("targets(now) after the sync") { store.targets(System.currentTimeMillis()) }
+    println("  [$TAG] targets: quota ${targets.quota}, remaining ${targets.remaining}, " +
+        "${targets.rows.size} rows, campaign ${targets.campaign?.name}")
+    check("targets: not empty, only the user's hamlets") {
+        targets.rows.isNotEmpty() && targets.rows.all { it.resident.hamlet in user.hamlets }
+    }
+    checkTargets(targets, "targets")
+    check("targets: each resident as in the work list") {
+        val byId = work.associateBy { it.id }
+        targets.rows.all { r -> byId[r.resident.id]?.let { it == r.resident } ?: true }
+    }
+    if (targets.campaign == null) check("targets without a campaign: everyone not visited, out or needing support") {
+        val ids = targets.rows.map { it.resident.id }.toSet()
+        work.filter { it.state in setOf("not_visited", "absent", "needs_support") }.all { it.id in ids }
     }
 
     // Three households nobody has visited yet, one resident in each.
@@ -391,6 +459,29 @@ fun offline(dir: File, url: String) {
     check("the work list drops the activated and the ineligible, keeps the absent") {
         val ids = store.workList(null).map { it.id }.toSet()
         st["activated.resident"] !in ids && st["ineligible.resident"] !in ids && st["absent.resident"] in ids
+    }
+    val targets = must("targets offline") { store.targets(at + 180_000) }
+    checkTargets(targets, "targets offline")
+    check("targets offline: the activated and the (newly) ineligible are off the list") {
+        targets.rows.none { it.resident.id == st["activated.resident"] || it.resident.id == st["ineligible.resident"] }
+    }
+    targets.campaign?.let { c ->
+        // The day after the campaign's end, all the rest is due (at most the daily cap).
+        val after = LocalDate.parse(c.endDate).plusDays(1).atTime(12, 0).toInstant(ZoneOffset.ofHours(7)).toEpochMilli()
+        val late = must("targets the day after the campaign (${c.endDate})") { store.targets(after) }
+        check("the day after the campaign the quota is the rest, at most the daily cap of ${c.dailyCap} " +
+            "(${late.quota} of ${late.remaining})") {
+            late.quota == (if (c.dailyCap == 0u) late.remaining else minOf(late.remaining, c.dailyCap))
+        }
+    }
+    // Without a campaign everyone open is listed; with one, the absent
+    // resident (priority come_back) may be left for a later day.
+    val absent = targets.rows.firstOrNull { it.resident.id == st["absent.resident"] }
+    println("  [$TAG] ${st["absent.name"]} today: ${absent?.priority}, come back ${absent?.comeBack} (${absent?.comeBackLabelVi})")
+    check("targets offline: ${st["absent.name"]}, out, comes back at another time" +
+        if (targets.campaign != null && absent == null) " (not among today's quota)" else "") {
+        if (absent == null) targets.campaign != null
+        else absent.priority == "come_back" && absent.comeBack != null && absent.resident.state == "absent"
     }
 
     val client = restoreClient(url, st)

@@ -6,9 +6,11 @@ Run by mobile-ffi/bindings-tests/run.sh with the generated gocua_mobile.py
 separate process that reopens the encrypted store from disk:
 
   online1 STATE_DIR URL   open a new encrypted store, log in, sync, read
-                          the work list and a household; keep the tokens
+                          the work list, today's targets and a household;
+                          keep the tokens
   offline STATE_DIR URL   (server stopped) record three visits, check they
-                          wait to be sent and that a sync fails cleanly
+                          wait to be sent, that today's targets follow them
+                          and that a sync fails cleanly
   online2 STATE_DIR URL   (server restarted on the same data) sync again,
                           check nothing waits and the server's lists
 
@@ -18,8 +20,10 @@ touching the same residents. Prints a PASS/FAIL line per check; exits 1 if
 any check failed.
 """
 
+import datetime
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -187,6 +191,51 @@ def visit_time(items):
     return max(int(time.time() * 1000), last + 60_000)
 
 
+def in_one_run(items, key):
+    """Each key's items come in one run (a key never appears again after another)."""
+    seen, prev = set(), object()
+    for item in items:
+        k = key(item)
+        if k != prev:
+            if k in seen:
+                print(f"  [{TAG}] out of walking order: {k} appears again after {prev}")
+                return False
+            seen.add(k)
+        prev = k
+    return True
+
+
+PRIORITIES = {"approved", "follow_up", "no_application", "come_back", "recheck"}
+
+
+def check_targets(t, what):
+    """Checks of today's targets that hold with or without a campaign."""
+    check(f"{what}: every row has a priority code and a Vietnamese label; a come-back time exactly "
+          "for come_back",
+          lambda: all(r.priority in PRIORITIES and r.priority_label_vi.strip()
+                      and (r.priority == "come_back") == (r.come_back is not None)
+                      and (r.come_back is None) == (r.come_back_label_vi is None)
+                      and (r.come_back_label_vi is None or r.come_back_label_vi.strip())
+                      for r in t.rows))
+    check(f"{what}: nobody activated or in conflict",
+          lambda: not any(r.resident.state in ("activated", "conflict") or r.resident.registry == "activated"
+                          for r in t.rows))
+    check(f"{what}: whole households in walking order",
+          lambda: in_one_run(t.rows, lambda r: r.resident.household_id)
+          and in_one_run(t.rows, lambda r: r.resident.hamlet)
+          and in_one_run(t.rows, lambda r: (r.resident.hamlet, r.resident.street, r.resident.alley)))
+    c = t.campaign
+    if c is None:
+        check(f"{what}, no campaign on the server: the quota is everything remaining, all listed "
+              f"({t.quota} = {t.remaining} = {len(t.rows)})",
+              lambda: t.quota == t.remaining == len(t.rows))
+    else:
+        check(f"{what}, campaign {c.name} until {c.end_date}: the quota is met by whole households "
+              f"({len(t.rows)} rows, quota {t.quota}, remaining {t.remaining})",
+              lambda: re.fullmatch(r"\d{4}-\d{2}-\d{2}", c.end_date) is not None
+              and t.quota <= len(t.rows) <= t.remaining)
+
+
 # ------------------------------------------------------------ phases
 
 
@@ -272,6 +321,20 @@ def online1(d, url):
     hamlet = user.hamlets[-1]
     check(f"work_list({hamlet}) is that hamlet's part of the work list",
           lambda: store.work_list(hamlet) == [r for r in work if r.hamlet == hamlet])
+
+    targets = must("targets(now) after the sync", lambda: store.targets(int(time.time() * 1000)))
+    print(f"  [{TAG}] targets: quota {targets.quota}, remaining {targets.remaining}, "
+          f"{len(targets.rows)} rows, campaign {targets.campaign.name if targets.campaign else None}")
+    check("targets: not empty, only the user's hamlets",
+          lambda: len(targets.rows) > 0 and all(r.resident.hamlet in user.hamlets for r in targets.rows))
+    check_targets(targets, "targets")
+    by_id = {r.id: r for r in work}
+    check("targets: each resident as in the work list",
+          lambda: all(by_id.get(r.resident.id, r.resident) == r.resident for r in targets.rows))
+    if targets.campaign is None:
+        check("targets without a campaign: everyone not visited, out or needing support",
+              lambda: {r.id for r in work if r.state in ("not_visited", "absent", "needs_support")}
+              <= {r.resident.id for r in targets.rows})
 
     fresh, households = [], set()
     for r in work:
@@ -383,6 +446,32 @@ def offline(d, url):
     check("the work list drops the activated and the ineligible, keeps the absent",
           lambda: st["activated"]["resident"] not in work_ids()
           and st["ineligible"]["resident"] not in work_ids() and st["absent"]["resident"] in work_ids())
+
+    targets = must("targets offline", lambda: store.targets(at + 180_000))
+    check_targets(targets, "targets offline")
+    check("targets offline: the activated and the (newly) ineligible are off the list",
+          lambda: not any(r.resident.id in (st["activated"]["resident"], st["ineligible"]["resident"])
+                          for r in targets.rows))
+    c = targets.campaign
+    if c is not None:
+        # The day after the campaign's end, all the rest is due (at most the daily cap).
+        after = datetime.datetime.combine(
+            datetime.date.fromisoformat(c.end_date) + datetime.timedelta(days=1), datetime.time(12),
+            tzinfo=datetime.timezone(datetime.timedelta(hours=7)))
+        late = must(f"targets the day after the campaign ({c.end_date})",
+                    lambda: store.targets(int(after.timestamp() * 1000)))
+        check(f"the day after the campaign the quota is the rest, at most the daily cap of {c.daily_cap} "
+              f"({late.quota} of {late.remaining})",
+              lambda: late.quota == (late.remaining if c.daily_cap == 0 else min(late.remaining, c.daily_cap)))
+    # Without a campaign everyone open is listed; with one, the absent
+    # resident (priority come_back) may be left for a later day.
+    absent = next((r for r in targets.rows if r.resident.id == st["absent"]["resident"]), None)
+    print(f"  [{TAG}] {st['absent']['name']} today: {absent and absent.priority}, "
+          f"come back {absent and absent.come_back} ({absent and absent.come_back_label_vi})")
+    check(f"targets offline: {st['absent']['name']}, out, comes back at another time"
+          + (" (not among today's quota)" if c is not None and absent is None else ""),
+          lambda: c is not None if absent is None
+          else absent.priority == "come_back" and absent.come_back and absent.resident.state == "absent")
 
     client = restore_client(url, st)
     listener = CountingListener()

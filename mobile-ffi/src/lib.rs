@@ -7,7 +7,8 @@
 //!
 //! * [`FieldStore`] — the encrypted phone store: open with a path and a
 //!   32-byte key from the platform keystore, record visits, list, search,
-//!   sync, wipe; `close()` after which every call fails cleanly.
+//!   today's targets, sync, wipe; `close()` after which every call fails
+//!   cleanly.
 //! * [`ServerClient`] — login, token refresh, the sync round trip.
 //! * [`SyncListener`] — progress callbacks; [`CancelToken`] — cancel a sync.
 //! * [`GoCuaError`] — one small error enum: a stable `code` for programs and
@@ -195,6 +196,86 @@ impl From<sync_core::store::ResidentRow> for ResidentItem {
             house_number: r.house_number,
             alley: r.alley,
             street: r.street,
+        }
+    }
+}
+
+/// One resident on today's list.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct TargetItem {
+    /// The resident, as in the work list.
+    pub resident: ResidentItem,
+    /// Why they are a target: `approved`, `follow_up`, `no_application`,
+    /// `come_back`, `recheck` (best first).
+    pub priority: String,
+    /// Vietnamese label of the priority, as printed on a target list.
+    pub priority_label_vi: String,
+    /// For someone out last time: when to come back, a time not yet tried
+    /// (`weekday_evening`, `weekend_morning`, …).
+    pub come_back: Option<String>,
+    /// Vietnamese wording of `come_back` ("Tối ngày thường", …).
+    pub come_back_label_vi: Option<String>,
+}
+
+/// The campaign whose terms plan the day.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CampaignInfo {
+    /// Campaign id.
+    pub id: String,
+    /// Name ("Cao điểm 50 ngày, đêm").
+    pub name: String,
+    /// First day, ISO (`2026-09-10`).
+    pub start_date: String,
+    /// Last day, ISO, inclusive.
+    pub end_date: String,
+    /// Minimum age on the first day.
+    pub min_age: u32,
+    /// Most residents a day per officer (0: no cap).
+    pub daily_cap: u32,
+    /// Days before a temporary reason or a refusal comes back.
+    pub recheck_after_days: u32,
+}
+
+/// Today's targets, computed on the phone (works offline).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FfiTargets {
+    /// Residents to reach today (the remaining work over the days left,
+    /// at most the daily cap). Without a campaign: everything remaining.
+    pub quota: u32,
+    /// Every resident who is a target today, picked or not.
+    pub remaining: u32,
+    /// The campaign in force, as the last sync brought it (`None`: none).
+    pub campaign: Option<CampaignInfo>,
+    /// The picked residents, whole households, in walking order.
+    pub rows: Vec<TargetItem>,
+}
+
+impl From<sync_core::store::Targets> for FfiTargets {
+    fn from(t: sync_core::store::Targets) -> Self {
+        use sync_core::plan::iso_date;
+        FfiTargets {
+            quota: t.quota,
+            remaining: t.remaining,
+            campaign: t.terms.map(|c| CampaignInfo {
+                id: c.campaign,
+                name: c.name,
+                start_date: iso_date(c.start_day),
+                end_date: iso_date(c.end_day),
+                min_age: c.min_age,
+                daily_cap: c.daily_cap,
+                recheck_after_days: c.recheck_after_days,
+            }),
+            rows: t
+                .rows
+                .into_iter()
+                .map(|r| TargetItem {
+                    resident: r.resident.into(),
+                    priority: r.priority.code().into(),
+                    priority_label_vi: r.priority.label_vi().into(),
+                    come_back: r.come_back.map(|s| s.code()),
+                    come_back_label_vi: r.come_back.map(|s| s.label_vi()),
+                })
+                .collect(),
         }
     }
 }
@@ -573,6 +654,14 @@ impl FieldStore {
                 .map(Into::into)
                 .collect())
         })
+    }
+
+    /// Today's targets, planned offline with the server's rules and the
+    /// campaign terms of the last sync: a quota of residents, whole
+    /// households chosen by priority, in walking order. `now_ms` is the
+    /// phone's clock (ms since the epoch); the day is Vietnam time.
+    pub fn targets(&self, now_ms: i64) -> Result<FfiTargets> {
+        self.with(|s| Ok(s.targets(now_ms)?.into()))
     }
 
     /// Residents in a state (`activated`, `absent`, `conflict`, …), Vietnamese order.

@@ -77,6 +77,7 @@ fn closed_store_refuses_every_call() {
     closed(s.device_id().map(|_| ()));
     closed(s.pending_changes().map(|_| ()));
     closed(s.work_list(None).map(|_| ()));
+    closed(s.targets(0).map(|_| ()));
     closed(s.residents_by_state("absent".into(), None).map(|_| ()));
     closed(s.search("nguyen".into(), 10).map(|_| ()));
     closed(s.household(SOME_ID.into()).map(|_| ()));
@@ -204,6 +205,12 @@ fn expired_login_is_unauthorized_against_a_real_server() {
     )
     .unwrap();
     assert_eq!(s.sync(c.clone(), None, None).unwrap().round_trips, 1);
+    // No campaign yet: no terms, and today's targets are everything open.
+    let t = s.targets(1_790_000_000_000).unwrap();
+    assert!(t.campaign.is_none());
+    assert_eq!((t.quota, t.remaining, t.rows.len()), (0, 0, 0));
+    // Any clock, even a nonsense one, gives an answer, not a crash.
+    assert!(s.targets(i64::MIN).is_ok() && s.targets(i64::MAX).is_ok());
     // Expired (here: unreadable) access token and a dead refresh token: the
     // sync refreshes once, then reports Unauthorized.
     c.set_tokens(TokenPair {
