@@ -20,6 +20,13 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
+step "Python readers for the export tests (openpyxl in target/py-tests)"
+if [ ! -x target/py-tests/bin/python ]; then
+  python3 -m venv target/py-tests
+fi
+target/py-tests/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-test.txt
+export GOCUA_PYTHON="$PWD/target/py-tests/bin/python"
+
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 

@@ -45,6 +45,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/lists/{state}", get(list))
         .route("/api/v1/devices/{id}/revoke", post(revoke_device))
         .route("/api/v1/users/{id}/hamlets", put(set_hamlets))
+        .merge(crate::campaign::routes::routes())
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -197,7 +198,7 @@ async fn unknown_route() -> AppError {
 /// PostgreSQL `text` cannot hold NUL, and no stored id or name contains
 /// one: input with a NUL matches nothing, and must not reach the database
 /// (where it is an error, not a miss).
-fn storable(s: &str) -> bool {
+pub(crate) fn storable(s: &str) -> bool {
     !s.contains('\0')
 }
 
@@ -518,7 +519,9 @@ async fn sync_handler(
     SyncCaller(caller): SyncCaller,
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
-    let out = sync::handle(&state, &caller, &body).await?;
+    // The planning terms of the commune's campaign go with every answer.
+    let terms = crate::campaign::campaigns::terms_for(&state.db, caller.area.commune()).await?;
+    let out = sync::handle(&state, &caller, &body, terms).await?;
     state.metrics.syncs.fetch_add(1, Ordering::Relaxed);
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], out))
 }

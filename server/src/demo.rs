@@ -7,11 +7,8 @@
 
 use crate::auth::Caller;
 use crate::db::accounts::{self, NewUser};
-use crate::db::docs;
 use crate::{AppState, Settings};
 use std::path::{Path, PathBuf};
-use sync_core::doc::NewHousehold;
-use sync_core::ids::{BirthDate, PersonalId, PhoneNumber, Sex};
 use sync_core::model::*;
 use sync_core::store::PhoneStore;
 
@@ -148,24 +145,60 @@ pub async fn prepare(
         )
         .await?;
     }
-    let households = create_households(&state, opts.households, progress).await?;
+    // A campaign running today: started three weeks ago, a month to go.
+    let today = sync_core::plan::vn_day(crate::db::now_ms());
+    let mut campaign = crate::campaign::campaigns::NewCampaign::new(
+        "Cao điểm 50 ngày, đêm",
+        &sync_core::plan::iso_date(today - 20),
+        &sync_core::plan::iso_date(today + 29),
+    );
+    campaign.daily_cap = 40;
+    crate::campaign::campaigns::create(&state.db, DEMO_COMMUNE, "demo", &campaign).await?;
+    let households = create_households(&state, &opts.data_dir, opts.households, progress).await?;
     simulate_morning(&state, &opts.data_dir, &households, progress).await?;
     Ok(state)
 }
 
+/// Writes the demo commune's resident list as the police would export it
+/// (CSV, Vietnamese headers), keeps it in the data folder for a newcomer to
+/// look at, and imports it through the same path as `gocua import`.
 async fn create_households(
     state: &AppState,
+    dir: &Path,
     n: usize,
     progress: &dyn Fn(&str),
 ) -> Result<Vec<(HouseholdId, String, Vec<ResidentId>)>, Box<dyn std::error::Error>> {
     let mut rng = Rng(2025);
-    let mut out = Vec::with_capacity(n);
     let mut serial = 0u32;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record([
+        "STT",
+        "Họ và tên",
+        "Số định danh cá nhân",
+        "Ngày sinh",
+        "Giới tính",
+        "Số điện thoại",
+        "Số nhà",
+        "Ngõ/Hẻm",
+        "Đường/Phố",
+        "Thôn/Tổ dân phố",
+        "Mã hộ",
+        "Trạng thái tài khoản",
+    ])?;
     for i in 0..n {
-        let hamlet = HAMLETS[i % HAMLETS.len()].0;
+        let hamlet = HAMLETS[i % HAMLETS.len()].1;
         let family = rng.pick(&FAMILY);
         let size = 1 + rng.below(5);
-        let mut residents = Vec::new();
+        let number = i / HAMLETS.len() / 2 + 1;
+        let house = match rng.below(10) {
+            0 => format!("{number}A"),
+            1 => format!("{number}/{}", 1 + rng.below(9)),
+            _ => number.to_string(),
+        };
+        let alley = format!("ngõ {}", 1 + rng.below(12));
+        let street = STREETS[(i / 2) % STREETS.len()];
         for k in 0..size {
             let female = rng.below(2) == 1;
             let (middle, given) = if female {
@@ -178,64 +211,78 @@ async fn create_households(
             } else {
                 1990 + rng.below(22) as i32
             };
-            let birth = BirthDate::from_parts(
-                year,
-                Some(1 + rng.below(12) as u32),
-                Some(1 + rng.below(28) as u32),
-            )?;
+            let (month, day) = (1 + rng.below(12), 1 + rng.below(28));
             serial += 1;
             let century = if year >= 2000 { 2 } else { 0 } + u32::from(female);
-            let id = PersonalId::parse(&format!("001{century}{:02}{serial:06}", year % 100))?;
-            let phone = PhoneNumber::parse(&format!("09{:08}", 10_000_000 + serial))?;
+            let id = format!("001{century}{:02}{serial:06}", year % 100);
+            let phone = format!("09{:08}", 10_000_000 + serial);
             // Proportions like Hưng Yên, Sept 2025: about 60 % with level 2.
             let registry = match rng.below(100) {
-                0..=54 => RegistryStatus::Activated,
-                55..=60 => RegistryStatus::ApprovedNotActivated,
-                61..=64 => RegistryStatus::PendingApproval,
-                65..=66 => RegistryStatus::Collected,
-                67..=74 => RegistryStatus::Level1,
-                _ => RegistryStatus::NoAccount,
+                0..=54 => "Đã kích hoạt",
+                55..=60 => "Đã phê duyệt",
+                61..=64 => "Chờ phê duyệt",
+                65..=66 => "Đã thu nhận hồ sơ",
+                67..=74 => "Mức 1",
+                _ => "Chưa có tài khoản",
             };
-            residents.push((
-                ResidentId::new(),
-                ResidentInfo {
-                    full_name: format!("{family} {middle} {given}"),
-                    sex: Some(if female { Sex::Female } else { Sex::Male }),
-                    registry,
-                    protected: ProtectedResidentInfo {
-                        personal_id: Some(id),
-                        birth_date: Some(birth),
-                        phone: (k < 3).then_some(phone),
-                    },
-                    newcomer: false,
-                },
-            ));
+            w.write_record([
+                serial.to_string(),
+                format!("{family} {middle} {given}"),
+                id,
+                format!("{day:02}/{month:02}/{year}"),
+                (if female { "Nữ" } else { "Nam" }).to_owned(),
+                if k < 3 { phone } else { String::new() },
+                house.clone(),
+                alley.clone(),
+                street.to_owned(),
+                hamlet.to_owned(),
+                format!("HK{:05}", i + 1),
+                registry.to_owned(),
+            ])?;
         }
-        let number = i / HAMLETS.len() / 2 + 1;
-        let house = match rng.below(10) {
-            0 => format!("{number}A"),
-            1 => format!("{number}/{}", 1 + rng.below(9)),
-            _ => number.to_string(),
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    let file = dir.join("danh-sach-cong-an-phuong.csv");
+    std::fs::write(&file, &bytes)?;
+    progress(&format!(
+        "  danh sách dân cư mẫu: {} ({serial} người)",
+        file.display()
+    ));
+    let summary = crate::campaign::import::run(
+        &state.db,
+        DEMO_COMMUNE,
+        "demo",
+        "danh-sach-cong-an-phuong.csv",
+        bytes,
+        None,
+        Box::new(|_, _, _| {}),
+    )
+    .await?;
+    progress(&format!(
+        "  đã nhập: {} hộ, {} nhân khẩu, {} dòng bị từ chối",
+        summary.households_created,
+        summary.residents_created,
+        summary.rejected.len()
+    ));
+    let rows = sqlx::query(
+        "SELECT r.household, r.hamlet, r.id FROM residents r JOIN households h ON h.id = r.household
+         WHERE r.commune = $1 ORDER BY h.walk_key, r.household, r.sort_key",
+    )
+    .bind(DEMO_COMMUNE)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out: Vec<(HouseholdId, String, Vec<ResidentId>)> = Vec::new();
+    for r in rows {
+        use sqlx::Row;
+        let hid: String = r.try_get(0)?;
+        let hamlet: String = r.try_get(1)?;
+        let rid: String = r.try_get(2)?;
+        let (Some(hid), Some(rid)) = (HouseholdId::parse(&hid), ResidentId::parse(&rid)) else {
+            continue;
         };
-        let new = NewHousehold {
-            id: HouseholdId::new(),
-            commune: DEMO_COMMUNE.into(),
-            hamlet: hamlet.into(),
-            address: Address {
-                house_number: house,
-                alley: format!("ngõ {}", 1 + rng.below(12)),
-                street: STREETS[(i / 2) % STREETS.len()].into(),
-            },
-            residents: residents.clone(),
-        };
-        docs::create_household(&state.db, &state.actor, &new).await?;
-        out.push((
-            new.id,
-            hamlet.to_owned(),
-            residents.into_iter().map(|(r, _)| r).collect(),
-        ));
-        if (i + 1) % 200 == 0 || i + 1 == n {
-            progress(&format!("  hộ gia đình: {}/{n}", i + 1));
+        match out.last_mut() {
+            Some((h, _, list)) if *h == hid => list.push(rid),
+            _ => out.push((hid, hamlet, vec![rid])),
         }
     }
     Ok(out)
@@ -266,7 +313,8 @@ async fn sync_phone(
 ) -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..20 {
         let req = phone.sync_request()?;
-        let resp = crate::sync::handle(state, caller, &req).await?;
+        let terms = crate::campaign::campaigns::terms_for(&state.db, caller.area.commune()).await?;
+        let resp = crate::sync::handle(state, caller, &req, terms).await?;
         if !phone.apply_sync_response(&resp)?.more {
             return Ok(());
         }
@@ -307,8 +355,12 @@ async fn simulate_morning(
         },
         Outcome::Refused,
     ];
-    // 07:30 Vietnam time (00:30 UTC) on 22 Nov 2026.
-    let morning = 1_795_307_400_000i64;
+    // 07:30 Vietnam time today.
+    let today = sync_core::plan::vn_day(crate::db::now_ms());
+    // (Run before dawn, the "morning" is the evening before: never a time
+    // that has not come yet.)
+    let morning = (crate::campaign::reports::day_start_ms(today) + 7 * 3_600_000 + 30 * 60_000)
+        .min(crate::db::now_ms() - 5 * 3_600_000);
     let mut first_visit: Option<(HouseholdId, ResidentId)> = None;
     for (p, username) in ["canbo1", "canbo2", "tnv1", "tnv2"].iter().enumerate() {
         let mut phone = PhoneStore::open(&dir.join(format!("phone-{username}.sqlite")))?;

@@ -64,6 +64,45 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Import the commune police's resident list (CSV or XLSX) into a
+    /// commune: new households are created, known residents get the
+    /// registry's latest account status. Valid rows are imported even when
+    /// others are rejected; each rejected row is printed with its number
+    /// and reason. Shows a progress bar.
+    Import {
+        /// Official 5-digit commune code.
+        #[arg(long)]
+        commune: String,
+        /// Hamlet for rows without a hamlet column (a per-hamlet export).
+        #[arg(long)]
+        hamlet: Option<String>,
+        /// The file (.csv or .xlsx; the format is read from the bytes).
+        file: PathBuf,
+    },
+    /// Create a campaign (đợt cao điểm) of a commune.
+    AddCampaign {
+        /// Official 5-digit commune code.
+        #[arg(long)]
+        commune: String,
+        /// Name, e.g. "Cao điểm 50 ngày, đêm".
+        #[arg(long)]
+        name: String,
+        /// First day, 2026-09-10 or 10/09/2026.
+        #[arg(long)]
+        start: String,
+        /// Last day, inclusive.
+        #[arg(long)]
+        end: String,
+        /// Minimum age on the first day (14 in 2023–2025, 6 from 2026).
+        #[arg(long, default_value_t = 14)]
+        min_age: u32,
+        /// Most residents a day on one officer's list (0: no cap).
+        #[arg(long, default_value_t = 40)]
+        daily_cap: u32,
+        /// Share of eligible residents to activate, in percent.
+        #[arg(long, default_value_t = 100)]
+        target_percent: u32,
+    },
     /// Create a user. The password is read from the environment variable
     /// GOCUA_NEW_PASSWORD (never from a flag, which would stay in shell history).
     AddUser {
@@ -165,6 +204,87 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             accounts::create_hamlet(&state.db, &commune, &id, &name).await?;
             println!("Đã thêm {name} ({id}) vào xã {commune}");
         }
+        Command::Import {
+            commune,
+            hamlet,
+            file,
+        } => {
+            sync_core::ids::CommuneCode::parse(&commune)?;
+            let bytes = std::fs::read(&file)?;
+            let state = AppState::new(settings).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg:24} [{bar:40}] {pos}/{len} ({eta})")?
+                    .progress_chars("=> "),
+            );
+            let progress_bar = bar.clone();
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let summary = gocua_server::campaign::import::run(
+                &state.db,
+                &commune,
+                "cli",
+                &name,
+                bytes,
+                hamlet,
+                Box::new(move |stage, done, total| {
+                    progress_bar.set_message(stage.label_vi());
+                    progress_bar.set_length(total as u64);
+                    progress_bar.set_position(done as u64);
+                }),
+            )
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "Đã đọc {} dòng: nhận {}, từ chối {}. Tạo {} hộ, {} nhân khẩu; cập nhật trạng thái {} người ({} đã kích hoạt theo dữ liệu dân cư).",
+                summary.rows_total,
+                summary.accepted,
+                summary.rejected.len(),
+                summary.households_created,
+                summary.residents_created,
+                summary.residents_updated,
+                summary.targets_closed,
+            );
+            if !summary.ignored_columns.is_empty() {
+                println!("Cột không dùng: {}", summary.ignored_columns.join(", "));
+            }
+            for r in &summary.rejected {
+                println!(
+                    "  Dòng {}{}: {} [{}]",
+                    r.row,
+                    r.column
+                        .as_ref()
+                        .map(|c| format!(" (cột {c})"))
+                        .unwrap_or_default(),
+                    r.message_vi,
+                    r.code
+                );
+            }
+        }
+        Command::AddCampaign {
+            commune,
+            name,
+            start,
+            end,
+            min_age,
+            daily_cap,
+            target_percent,
+        } => {
+            sync_core::ids::CommuneCode::parse(&commune)?;
+            let state = AppState::new(settings).await?;
+            let mut new = gocua_server::campaign::campaigns::NewCampaign::new(&name, &start, &end);
+            new.min_age = min_age;
+            new.daily_cap = daily_cap;
+            new.target_percent = target_percent;
+            let c =
+                gocua_server::campaign::campaigns::create(&state.db, &commune, "cli", &new).await?;
+            println!(
+                "Đã tạo đợt {} ({} – {}), mã {}",
+                c.name, c.start, c.end, c.id
+            );
+        }
         Command::AddUser {
             username,
             name,
@@ -244,7 +364,19 @@ fn print_demo_help(addr: &str, households: usize) {
         "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/lists/activated     # danh sách đã kích hoạt"
     );
     println!(
-        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/lists/conflict      # cần lãnh đạo xử lý"
+        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/review              # hàng chờ xử lý (mâu thuẫn, chờ xác nhận)"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/reports/daily       # báo cáo trong ngày"
+    );
+    println!(
+        "  curl -OJ -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/exports/activated?format=xlsx'   # tải danh sách Excel"
+    );
+    println!(
+        "  curl -OJ -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/reports/daily?format=xlsx'"
+    );
+    println!(
+        "  (canbo1 thay cho lanhdao:) curl -H \"Authorization: Bearer $TOKEN\" {base}/api/v1/targets   # danh sách cần đến hôm nay"
     );
     println!("  curl {base}/metrics");
 }

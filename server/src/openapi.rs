@@ -9,6 +9,7 @@
 //! document.
 
 use crate::api;
+use crate::campaign::{campaigns, import, reports, review, routes, targets};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
@@ -38,6 +39,16 @@ pub const BEARER: &str = "bearer";
         api::list,
         api::revoke_device,
         api::set_hamlets,
+        routes::list_campaigns,
+        routes::create_campaign,
+        routes::import_file,
+        routes::set_team,
+        routes::target_list,
+        routes::export_list,
+        routes::daily_report,
+        routes::province_report,
+        routes::review_queue,
+        routes::settle,
     ),
     components(
         schemas(
@@ -53,6 +64,28 @@ pub const BEARER: &str = "bearer";
             api::ListRow,
             api::HamletsRequest,
             SyncFrame,
+            campaigns::Campaign,
+            campaigns::NewCampaign,
+            import::ImportSummary,
+            import::RejectedOut,
+            routes::FileFormat,
+            routes::TeamRequest,
+            routes::Settled,
+            targets::TargetList,
+            targets::TargetHousehold,
+            targets::TargetResident,
+            reports::ListKind,
+            reports::ListEntry,
+            reports::Counts,
+            reports::UserDay,
+            reports::Signal,
+            reports::HamletLine,
+            reports::DailyReport,
+            reports::CommuneLine,
+            reports::ProvinceReport,
+            review::ReviewItem,
+            review::Evidence,
+            review::SettleRequest,
         ),
         responses(
             Unauthorized,
@@ -70,6 +103,8 @@ pub const BEARER: &str = "bearer";
         (name = "sync", description = "The phones' sync endpoint (binary frames, docs/PROTOCOL.md)"),
         (name = "data", description = "Households and lists inside the caller's area"),
         (name = "admin", description = "A leader's management of devices and assignments"),
+        (name = "campaign", description = "Campaigns, imports, target lists, signed lists, \
+            reports and the review queue"),
     )
 )]
 pub struct ApiDoc;

@@ -7,7 +7,8 @@
 //! 4. The answer: whole documents for a missing cursor, an unfinished
 //!    initial sync or a changed area (with a purge list); otherwise the
 //!    changes after the cursor made by other devices, in the caller's area.
-//!    Volunteers never receive the protected part.
+//!    Volunteers never receive the protected part. Every answer but a wipe
+//!    carries the planning terms of the commune's campaign (or `None`).
 
 use crate::AppState;
 use crate::auth::{Area, Caller};
@@ -17,6 +18,7 @@ use crate::error::AppError;
 use std::collections::BTreeMap;
 use sync_core::doc::{DocId, DocPart};
 use sync_core::model::Role;
+use sync_core::plan::Terms;
 use sync_core::protocol::{self, DocChanges, DocSnapshot, ServerCursor, SyncResponse};
 
 /// Households per initial-sync page are bounded by this many bytes of
@@ -37,8 +39,16 @@ impl WriteCheck for AreaCheck<'_> {
     }
 }
 
-/// Handles one sync frame from an authenticated caller.
-pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, AppError> {
+/// Handles one sync frame from an authenticated caller. `terms` are the
+/// planning terms of the campaign in force in the caller's commune, sent
+/// with the answer (`None`: no campaign; the phone then forgets the terms
+/// it had).
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    terms: Option<Terms>,
+) -> Result<Vec<u8>, AppError> {
     let req = protocol::decode_request(body, &state.settings.limits())?;
     if req.device != caller.device {
         return Err(AppError::Unauthorized("auth.device_mismatch"));
@@ -100,6 +110,7 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
     let mut resp = SyncResponse {
         request_id: req.request_id,
         acked_through: req.outbox_through,
+        terms,
         ..Default::default()
     };
     let cursor = req.cursor.as_deref().and_then(ServerCursor::from_bytes);

@@ -10,8 +10,8 @@ use common::*;
 use gocua_server::Settings;
 use gocua_server::api::ErrorBody;
 
-/// Every route of `api::routes`, with its method.
-const OPERATIONS: [(&str, &str); 11] = [
+/// Every route of `api::routes` (and `campaign::routes`), with its method.
+const OPERATIONS: [(&str, &str); 21] = [
     ("/healthz", "get"),
     ("/metrics", "get"),
     ("/api/openapi.json", "get"),
@@ -23,6 +23,16 @@ const OPERATIONS: [(&str, &str); 11] = [
     ("/api/v1/lists/{state}", "get"),
     ("/api/v1/devices/{id}/revoke", "post"),
     ("/api/v1/users/{id}/hamlets", "put"),
+    ("/api/v1/campaigns", "get"),
+    ("/api/v1/campaigns", "post"),
+    ("/api/v1/imports", "post"),
+    ("/api/v1/users/{id}/team", "put"),
+    ("/api/v1/targets", "get"),
+    ("/api/v1/exports/{list}", "get"),
+    ("/api/v1/reports/daily", "get"),
+    ("/api/v1/reports/province", "get"),
+    ("/api/v1/review", "get"),
+    ("/api/v1/review/{resident}/settle", "post"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -182,6 +182,18 @@ pub async fn set_hamlets(db: &Db, user: &str, hamlets: &[String]) -> Result<(), 
     Ok(())
 }
 
+/// Puts a volunteer in an officer's team (or takes them out).
+pub async fn set_team(db: &Db, volunteer: &str, officer: Option<&str>) -> Result<(), AppError> {
+    let _gate = db.write_gate().await;
+    sqlx::query("UPDATE users SET team_officer = $1 WHERE id = $2")
+        .bind(officer)
+        .bind(volunteer)
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::db)?;
+    Ok(())
+}
+
 impl User {
     /// The user's area, read now.
     pub async fn area(&self, db: &Db) -> Result<Area, AppError> {

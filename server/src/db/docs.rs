@@ -314,26 +314,71 @@ pub async fn write_local(
     doc: &mut HouseholdDoc,
     changes: LocalChanges,
 ) -> Result<(), AppError> {
+    write_local_batch(
+        db,
+        commune,
+        vec![LocalWrite {
+            doc,
+            changes,
+            import_key: None,
+        }],
+    )
+    .await
+}
+
+/// One household's server-side changes in a [`write_local_batch`].
+#[derive(Debug)]
+pub struct LocalWrite<'d> {
+    /// The document, changes already applied.
+    pub doc: &'d mut HouseholdDoc,
+    /// The changes to log.
+    pub changes: LocalChanges,
+    /// The import's grouping key of the household, stored with it.
+    pub import_key: Option<String>,
+}
+
+/// [`write_local`] for many households of one commune in one transaction
+/// (imports): one commit, one sequence lock.
+pub async fn write_local_batch<'d>(
+    db: &Db,
+    commune: &str,
+    items: Vec<LocalWrite<'d>>,
+) -> Result<(), AppError> {
     let _gate = db.write_gate().await;
     let mut tx = db.pool.begin().await.map_err(AppError::db)?;
     let mut seq = lock_seq(&mut tx, commune).await?;
     let received = now_ms();
-    for (part, change) in &changes.0 {
-        seq += 1;
-        insert_change(
-            &mut tx,
-            commune,
-            seq,
-            doc.id(),
-            *part,
-            change,
-            "server",
-            received,
-            false,
-        )
-        .await?;
+    for LocalWrite {
+        doc,
+        changes,
+        import_key,
+    } in items
+    {
+        for (part, change) in &changes.0 {
+            seq += 1;
+            insert_change(
+                &mut tx,
+                commune,
+                seq,
+                doc.id(),
+                *part,
+                change,
+                "server",
+                received,
+                false,
+            )
+            .await?;
+        }
+        reproject(&mut tx, doc, seq).await?;
+        if let Some(key) = import_key {
+            sqlx::query("UPDATE households SET import_key = $1 WHERE id = $2")
+                .bind(key)
+                .bind(doc.id().to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(AppError::db)?;
+        }
     }
-    reproject(&mut tx, doc, seq).await?;
     store_seq(&mut tx, commune, seq).await?;
     tx.commit().await.map_err(AppError::db)?;
     Ok(())
@@ -383,12 +428,37 @@ async fn reproject(
         .execute(&mut **tx)
         .await
         .map_err(AppError::db)?;
+    let records = doc.outcome_records();
     for (r, (_, st)) in view.residents.iter().zip(statuses.iter()) {
         let detail = st.state.detail_code();
+        let mine = records.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+        let latest = mine.iter().max_by_key(|o| (o.at_ms, o.visit));
+        let explanation = match st.state {
+            State::Ineligible { .. } => mine
+                .iter()
+                .filter(|o| matches!(o.outcome, sync_core::model::Outcome::Ineligible { .. }))
+                .max_by_key(|o| (o.at_ms, o.visit))
+                .and_then(|o| doc.explanation(o.visit, r.id)),
+            _ => None,
+        };
+        let field_activated_at = mine
+            .iter()
+            .filter(|o| matches!(o.outcome, sync_core::model::Outcome::Activated { .. }))
+            .map(|o| o.at_ms)
+            .min();
+        let absent_at = st
+            .absent_at_ms
+            .iter()
+            .map(|ms| ms.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         sqlx::query(
             "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
-                 detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
+                 detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
+                 birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
+                 field_activated_at, newcomer)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL,
+                 $14, $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(r.id.to_string())
         .bind(&id)
@@ -403,6 +473,54 @@ async fn reproject(
         .bind(st.attempts as i64)
         .bind(st.last_visit_at_ms)
         .bind(st.awaiting_confirmation as i64)
+        .bind(r.protected.birth_date.as_ref().map(|b| b.to_iso_string()))
+        .bind(r.protected.personal_id.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(latest.map(|o| o.at_ms))
+        .bind(latest.map(|o| o.by.user.clone()))
+        .bind(explanation)
+        .bind(absent_at)
+        .bind(field_activated_at)
+        .bind(r.newcomer as i64)
+        .execute(&mut **tx)
+        .await
+        .map_err(AppError::db)?;
+    }
+    // One row per visit, for reports (who did how much, and when).
+    let mut visits: BTreeMap<sync_core::model::VisitId, (i64, String, String, i64, i64)> =
+        BTreeMap::new();
+    for o in records.values().flatten() {
+        let v = visits.entry(o.visit).or_insert_with(|| {
+            (
+                o.at_ms,
+                o.by.user.clone(),
+                o.by.role.code().to_owned(),
+                0,
+                0,
+            )
+        });
+        v.3 += 1;
+        if matches!(o.outcome, sync_core::model::Outcome::Activated { .. }) {
+            v.4 += 1;
+        }
+    }
+    let received = now_ms();
+    for (vid, (at, user, role, outcomes, activations)) in visits {
+        sqlx::query(
+            "INSERT INTO visits (id, household, commune, hamlet, user_id, role, at_ms, received_at, outcomes, activations)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET outcomes = excluded.outcomes, activations = excluded.activations,
+                 hamlet = excluded.hamlet",
+        )
+        .bind(vid.to_string())
+        .bind(&id)
+        .bind(&view.commune)
+        .bind(&view.hamlet)
+        .bind(user)
+        .bind(role)
+        .bind(at)
+        .bind(received)
+        .bind(outcomes)
+        .bind(activations)
         .execute(&mut **tx)
         .await
         .map_err(AppError::db)?;
