@@ -327,7 +327,15 @@ async fn province_report(pg_admin: &str) -> R<()> {
     )))
     .execute(&db.pool)
     .await?;
+    sqlx::query(
+        "INSERT INTO households (id, commune, hamlet, house_number, alley, street, walk_key, conflicts, updated_seq)
+         SELECT household, MIN(commune), MIN(hamlet), '1', '', '', '\\x00'::bytea, 0, 0
+         FROM residents GROUP BY household",
+    )
+    .execute(&db.pool)
+    .await?;
     sqlx::query("ANALYZE residents").execute(&db.pool).await?;
+    sqlx::query("ANALYZE households").execute(&db.pool).await?;
     println!("  generated in {:.0} s", t.elapsed().as_secs_f64());
     let day = sync_core::plan::vn_day(now_ms());
     let mut times = Vec::new();

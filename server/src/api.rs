@@ -511,6 +511,8 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserIn
         (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
         (status = 500, response = ServerError),
+        (status = 503, description = "Overloaded: every database connection stayed busy; retry \
+            after `Retry-After` seconds, nothing sent was lost (`server.busy`)", body = ErrorBody),
     )
 )]
 #[axum::debug_handler]

@@ -48,6 +48,10 @@ pub enum AppError {
     /// Database failure.
     #[error("database: {0}")]
     Database(String),
+    /// Every database connection stayed busy past the pool's timeout: the
+    /// server is overloaded; the client should retry later.
+    #[error("busy")]
+    Busy,
     /// Anything else.
     #[error("internal: {0}")]
     Internal(String),
@@ -64,7 +68,10 @@ impl AppError {
     /// Wraps a database error. sqlx errors carry SQL text and driver
     /// messages, never bound values, so they may be logged.
     pub fn db(e: sqlx::Error) -> AppError {
-        AppError::Database(e.to_string())
+        match e {
+            sqlx::Error::PoolTimedOut => AppError::Busy,
+            e => AppError::Database(e.to_string()),
+        }
     }
 
     /// Builds a bad-request error.
@@ -92,6 +99,7 @@ impl AppError {
             AppError::Protocol(e) => e.code(),
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Database(_) => "database",
+            AppError::Busy => "server.busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -103,6 +111,7 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } | AppError::Protocol(_) => StatusCode::BAD_REQUEST,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -134,6 +143,10 @@ impl AppError {
                 format!("Too many requests; retry in {retry_after} s"),
                 format!("Quá nhiều yêu cầu, hãy thử lại sau {retry_after} giây"),
             ),
+            AppError::Busy => (
+                "The server is busy; nothing you sent was lost, retry in a few seconds".into(),
+                "Máy chủ đang bận; dữ liệu đã gửi không bị mất, hãy thử lại sau ít giây".into(),
+            ),
             AppError::Config(_) | AppError::Database(_) | AppError::Internal(_) => (
                 "Server error; nothing you sent was lost, try again".into(),
                 "Lỗi máy chủ; dữ liệu đã gửi không bị mất, hãy thử lại".into(),
@@ -162,6 +175,10 @@ impl IntoResponse for AppError {
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             resp.headers_mut().insert("retry-after", v);
+        }
+        if let AppError::Busy = self {
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("5"));
         }
         resp
     }

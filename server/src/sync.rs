@@ -171,7 +171,6 @@ async fn snapshot_page(
     };
     let mut budget = PAGE_BYTES;
     let mut after = cursor.snapshot_after;
-    let mut conn = state.db.pool.acquire().await.map_err(AppError::db)?;
     let mut done = false;
     let mut count = 0;
     'pages: while budget > 0 {
@@ -180,6 +179,10 @@ async fn snapshot_page(
             done = true;
             break;
         }
+        // One connection at a time per request: holding this one while
+        // asking the pool for another (the scope query above) deadlocks
+        // once as many first syncs run at once as the pool has connections.
+        let mut conn = state.db.pool.acquire().await.map_err(AppError::db)?;
         for h in ids {
             for part in parts {
                 let bytes = docs::doc_bytes(&mut conn, h, *part).await?;

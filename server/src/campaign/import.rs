@@ -278,6 +278,7 @@ pub async fn run(
                 doc,
                 changes: std::mem::take(changes),
                 import_key: None,
+                fresh: false,
             });
         }
         docs::write_local_batch(db, commune, writes).await?;
@@ -330,6 +331,7 @@ pub async fn run(
                 doc,
                 changes: std::mem::take(changes),
                 import_key: Some(key.clone()),
+                fresh: true,
             });
         }
         docs::write_local_batch(db, commune, writes).await?;
@@ -342,19 +344,34 @@ pub async fn run(
     for chunk in marks.chunks(2000) {
         let _gate = db.write_gate().await;
         let mut tx = db.pool.begin().await.map_err(AppError::db)?;
-        for (rid, activated) in chunk {
-            sqlx::query(
-                "INSERT INTO registry_marks (resident, commune, checked_at, activated_at) VALUES ($1, $2, $3, $4)
+        // Multi-row upserts, 200 rows (800 parameters) a statement.
+        for rows in chunk.chunks(200) {
+            let values: Vec<String> = (0..rows.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, ${})",
+                        4 * i + 1,
+                        4 * i + 2,
+                        4 * i + 3,
+                        4 * i + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO registry_marks (resident, commune, checked_at, activated_at) VALUES {}
                  ON CONFLICT (resident) DO UPDATE SET checked_at = excluded.checked_at,
                      activated_at = COALESCE(registry_marks.activated_at, excluded.activated_at)",
-            )
-            .bind(rid.to_string())
-            .bind(commune)
-            .bind(now)
-            .bind(activated.then_some(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(AppError::db)?;
+                values.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (rid, activated) in rows {
+                q = q
+                    .bind(rid.to_string())
+                    .bind(commune)
+                    .bind(now)
+                    .bind(activated.then_some(now));
+            }
+            q.execute(&mut *tx).await.map_err(AppError::db)?;
         }
         tx.commit().await.map_err(AppError::db)?;
     }

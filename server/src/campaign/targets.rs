@@ -9,7 +9,7 @@ use crate::auth::Area;
 use crate::db::Db;
 use crate::error::AppError;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use sync_core::model::RegistryStatus;
 use sync_core::plan::{self, Candidate, Facts, Priority};
 use sync_core::status::State;
@@ -100,17 +100,34 @@ pub async fn for_area(
 ) -> Result<TargetList, AppError> {
     let today = plan::vn_day(now_ms);
     let campaign = campaigns::current(db, commune, today).await?;
-    let rows = sqlx::query(
+    // An officer's hamlets are filtered in the database (the commune's other
+    // rows are never read); a leader's area is the whole commune.
+    let hamlets: Vec<&String> = match area {
+        Area::Hamlets { hamlets, .. } => hamlets.iter().collect(),
+        _ => Vec::new(),
+    };
+    let hamlet_filter = if matches!(area, Area::Hamlets { .. }) {
+        if hamlets.is_empty() {
+            " AND 1 = 0".to_owned()
+        } else {
+            let ps: Vec<String> = (0..hamlets.len()).map(|i| format!("${}", i + 2)).collect();
+            format!(" AND r.hamlet IN ({})", ps.join(", "))
+        }
+    } else {
+        String::new()
+    };
+    let sql = format!(
         "SELECT r.id, r.household, r.hamlet, r.full_name, r.state, r.detail, r.registry, r.attempts,
                 r.decided_at, r.absent_at, r.birth_date, h.walk_key, r.sort_key, h.house_number,
                 h.alley, h.street
          FROM residents r JOIN households h ON h.id = r.household
-         WHERE r.commune = $1 AND r.registry <> 'activated' AND r.state NOT IN ('activated', 'conflict')",
-    )
-    .bind(commune)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(AppError::db)?;
+         WHERE r.commune = $1 AND r.registry <> 'activated' AND r.state NOT IN ('activated', 'conflict'){hamlet_filter}"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(commune);
+    for h in &hamlets {
+        query = query.bind(h.as_str());
+    }
+    let rows = query.fetch_all(&db.pool).await.map_err(AppError::db)?;
     let terms = campaign
         .as_ref()
         .map(Campaign::terms)

@@ -321,6 +321,7 @@ pub async fn write_local(
             doc,
             changes,
             import_key: None,
+            fresh: false,
         }],
     )
     .await
@@ -335,6 +336,9 @@ pub struct LocalWrite<'d> {
     pub changes: LocalChanges,
     /// The import's grouping key of the household, stored with it.
     pub import_key: Option<String>,
+    /// The household is new (created by these changes): nothing to delete
+    /// or compact.
+    pub fresh: bool,
 }
 
 /// [`write_local`] for many households of one commune in one transaction
@@ -352,6 +356,7 @@ pub async fn write_local_batch<'d>(
         doc,
         changes,
         import_key,
+        fresh,
     } in items
     {
         for (part, change) in &changes.0 {
@@ -369,15 +374,7 @@ pub async fn write_local_batch<'d>(
             )
             .await?;
         }
-        reproject(&mut tx, doc, seq).await?;
-        if let Some(key) = import_key {
-            sqlx::query("UPDATE households SET import_key = $1 WHERE id = $2")
-                .bind(key)
-                .bind(doc.id().to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(AppError::db)?;
-        }
+        reproject_with(&mut tx, doc, seq, fresh, import_key.as_deref()).await?;
     }
     store_seq(&mut tx, commune, seq).await?;
     tx.commit().await.map_err(AppError::db)?;
@@ -390,6 +387,19 @@ async fn reproject(
     tx: &mut Transaction<'_, Any>,
     doc: &mut HouseholdDoc,
     seq: i64,
+) -> Result<(), AppError> {
+    reproject_with(tx, doc, seq, false, None).await
+}
+
+/// [`reproject`], where `fresh` says the household was created in this
+/// transaction (no old rows to delete, nothing to compact) and
+/// `import_key` is stored with it.
+async fn reproject_with(
+    tx: &mut Transaction<'_, Any>,
+    doc: &mut HouseholdDoc,
+    seq: i64,
+    fresh: bool,
+    import_key: Option<&str>,
 ) -> Result<(), AppError> {
     let id = doc.id().to_string();
     let view = doc
@@ -405,11 +415,13 @@ async fn reproject(
             .count();
     let walk_key = sync_core::store::walk_key(&view.hamlet, &view.address);
     sqlx::query(
-        "INSERT INTO households (id, commune, hamlet, house_number, alley, street, walk_key, conflicts, updated_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO households (id, commune, hamlet, house_number, alley, street, walk_key, conflicts, updated_seq,
+             import_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (id) DO UPDATE SET hamlet = excluded.hamlet, house_number = excluded.house_number,
              alley = excluded.alley, street = excluded.street, walk_key = excluded.walk_key,
-             conflicts = excluded.conflicts, updated_seq = excluded.updated_seq",
+             conflicts = excluded.conflicts, updated_seq = excluded.updated_seq,
+             import_key = COALESCE(excluded.import_key, households.import_key)",
     )
     .bind(&id)
     .bind(&view.commune)
@@ -420,15 +432,39 @@ async fn reproject(
     .bind(walk_key)
     .bind(conflicts as i64)
     .bind(seq)
+    .bind(import_key)
     .execute(&mut **tx)
     .await
     .map_err(AppError::db)?;
-    sqlx::query("DELETE FROM residents WHERE household = $1")
-        .bind(&id)
-        .execute(&mut **tx)
-        .await
-        .map_err(AppError::db)?;
+    if !fresh {
+        sqlx::query("DELETE FROM residents WHERE household = $1")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await
+            .map_err(AppError::db)?;
+    }
     let records = doc.outcome_records();
+    // One multi-row INSERT for the household's residents.
+    const COLS: usize = 21;
+    let mut rows_sql = Vec::with_capacity(view.residents.len());
+    for i in 0..view.residents.len() {
+        let b = i * COLS;
+        let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k)).collect();
+        rows_sql.push(format!(
+            "({}, NULL, {})",
+            ps[..13].join(", "),
+            ps[13..].join(", ")
+        ));
+    }
+    let sql = format!(
+        "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
+             detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
+             birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
+             field_activated_at, newcomer)
+         VALUES {}",
+        rows_sql.join(", ")
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
     for (r, (_, st)) in view.residents.iter().zip(statuses.iter()) {
         let detail = st.state.detail_code();
         let mine = records.get(&r.id).map(Vec::as_slice).unwrap_or_default();
@@ -452,38 +488,36 @@ async fn reproject(
             .map(|ms| ms.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        sqlx::query(
-            "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
-                 detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
-                 birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
-                 field_activated_at, newcomer)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL,
-                 $14, $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(r.id.to_string())
-        .bind(&id)
-        .bind(&view.commune)
-        .bind(&view.hamlet)
-        .bind(&r.full_name)
-        .bind(sync_core::text::fold(&r.full_name))
-        .bind(sync_core::text::name_sort_key(&r.full_name))
-        .bind(st.state.code())
-        .bind(detail)
-        .bind(r.registry.code())
-        .bind(st.attempts as i64)
-        .bind(st.last_visit_at_ms)
-        .bind(st.awaiting_confirmation as i64)
-        .bind(r.protected.birth_date.as_ref().map(|b| b.to_iso_string()))
-        .bind(r.protected.personal_id.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(latest.map(|o| o.at_ms))
-        .bind(latest.map(|o| o.by.user.clone()))
-        .bind(explanation)
-        .bind(absent_at)
-        .bind(field_activated_at)
-        .bind(r.newcomer as i64)
-        .execute(&mut **tx)
-        .await
-        .map_err(AppError::db)?;
+        insert = insert
+            .bind(r.id.to_string())
+            .bind(&id)
+            .bind(&view.commune)
+            .bind(&view.hamlet)
+            .bind(&r.full_name)
+            .bind(sync_core::text::fold(&r.full_name))
+            .bind(sync_core::text::name_sort_key(&r.full_name))
+            .bind(st.state.code())
+            .bind(detail)
+            .bind(r.registry.code())
+            .bind(st.attempts as i64)
+            .bind(st.last_visit_at_ms)
+            .bind(st.awaiting_confirmation as i64)
+            .bind(r.protected.birth_date.as_ref().map(|b| b.to_iso_string()))
+            .bind(
+                r.protected
+                    .personal_id
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned()),
+            )
+            .bind(latest.map(|o| o.at_ms))
+            .bind(latest.map(|o| o.by.user.clone()))
+            .bind(explanation)
+            .bind(absent_at)
+            .bind(field_activated_at)
+            .bind(r.newcomer as i64);
+    }
+    if !view.residents.is_empty() {
+        insert.execute(&mut **tx).await.map_err(AppError::db)?;
     }
     // One row per visit, for reports (who did how much, and when).
     let mut visits: BTreeMap<sync_core::model::VisitId, (i64, String, String, i64, i64)> =
@@ -524,6 +558,9 @@ async fn reproject(
         .execute(&mut **tx)
         .await
         .map_err(AppError::db)?;
+    }
+    if fresh {
+        return Ok(());
     }
     // Compact when the household has many changes after its snapshot.
     let pending: i64 = sqlx::query(
