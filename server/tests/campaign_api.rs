@@ -583,6 +583,33 @@ async fn campaign_end_to_end(backend: Backend) {
     );
     assert_eq!(book["print"]["Toàn xã"]["landscape"], true);
     assert_eq!(book["print"]["Toàn xã"]["paper"], 9);
+    // The ineligible list's workbook carries the explanation the commune
+    // sends up: per reason, how many and who, with the recorders' words.
+    let resp = leader.get("/api/v1/exports/ineligible?format=xlsx").await;
+    assert_eq!(resp.status(), 200);
+    let book = read_sheet(&resp.bytes().await.expect("xlsx"), "xlsx");
+    let expl = book["sheets"]["Giải trình"]
+        .as_array()
+        .expect("explanation sheet");
+    assert!(cell(&expl[0][0]).starts_with("BẢN GIẢI TRÌNH"));
+    let header = expl
+        .iter()
+        .position(|r| cell(&r[0]) == "STT")
+        .expect("header");
+    let lines: Vec<Vec<String>> = expl[header + 1..header + 3]
+        .iter()
+        .map(|r| r.as_array().expect("row").iter().map(cell).collect())
+        .collect();
+    assert_eq!(lines[0][1..3], ["Đã chuyển đi nơi khác", "1"]);
+    assert_eq!(
+        lines[0][3],
+        "Bùi Thị Dung (Tổ dân phố 1): Hàng xóm cho biết đã chuyển vào TP HCM"
+    );
+    assert_eq!(lines[1][1..3], ["Chưa có thẻ căn cước/CCCD gắn chíp", "1"]);
+    assert_eq!(
+        lines[1][3],
+        "Hồ Văn Em (Tổ dân phố 1): Chưa làm thẻ căn cước gắn chíp"
+    );
     // CSV that Excel opens: BOM, same rows.
     let resp = leader.get("/api/v1/exports/ineligible?format=csv").await;
     assert_eq!(resp.status(), 200);

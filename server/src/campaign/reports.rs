@@ -441,7 +441,77 @@ pub fn list_sheets(
             sheets.push(make(sheet_name, format!("{name} — {commune_name}"), list));
         }
     }
+    if kind == ListKind::Ineligible {
+        sheets.push(explanation_sheet(commune_name, day, entries));
+    }
     sheets
+}
+
+/// The explanation the commune signs and sends up with the ineligible
+/// list (bản giải trình): for each reason, how many people and, one line
+/// each, who and why, as the recorders wrote it.
+pub fn explanation_sheet(commune_name: &str, day: &str, entries: &[ListEntry]) -> Sheet {
+    let mut by_reason: Vec<(String, Vec<&ListEntry>)> = Vec::new();
+    for e in entries {
+        let reason = e.reason_vi.clone().unwrap_or_else(|| "Lý do khác".into());
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, list)) => list.push(e),
+            None => by_reason.push((reason, vec![e])),
+        }
+    }
+    let rows = by_reason
+        .iter()
+        .enumerate()
+        .map(|(i, (reason, list))| {
+            let details = list
+                .iter()
+                .map(|e| {
+                    let why = e
+                        .explanation
+                        .as_deref()
+                        .filter(|x| !x.trim().is_empty())
+                        .unwrap_or("(không ghi giải trình)");
+                    format!("{} ({}): {why}", e.full_name, e.hamlet_name)
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            vec![
+                Cell::Int(i as i64 + 1),
+                reason.clone().into(),
+                Cell::Int(list.len() as i64),
+                details.into(),
+            ]
+        })
+        .collect();
+    Sheet {
+        name: "Giải trình".into(),
+        title:
+            "BẢN GIẢI TRÌNH CÔNG DÂN KHÔNG ĐỦ ĐIỀU KIỆN CẤP, KÍCH HOẠT TÀI KHOẢN ĐỊNH DANH ĐIỆN TỬ"
+                .into(),
+        subtitle: vec![
+            commune_name.to_owned(),
+            format!(
+                "Tính đến ngày {} — Tổng số: {} người",
+                vi_date(day),
+                entries.len()
+            ),
+        ],
+        headers: [
+            "STT",
+            "Lý do",
+            "Số người",
+            "Họ tên, thôn/tổ dân phố và giải trình",
+        ]
+        .map(String::from)
+        .to_vec(),
+        widths: vec![5.0, 34.0, 10.0, 80.0],
+        rows,
+        signatures: vec![
+            "NGƯỜI LẬP BIỂU".into(),
+            "TRƯỞNG CÔNG AN XÃ".into(),
+            "CHỦ TỊCH UBND XÃ".into(),
+        ],
+    }
 }
 
 /// Counts of one area.
