@@ -194,7 +194,11 @@ pub async fn run(
     let mut updates: HashMap<HouseholdId, Vec<Update>> = HashMap::new();
     let mut new_households: Vec<(String, Vec<ImportRow>)> = Vec::new();
     let mut new_index: HashMap<String, usize> = HashMap::new();
-    let mut marks: Vec<(ResidentId, bool)> = Vec::new();
+    // (resident, activated, first listed by this import). A resident the
+    // registry already shows activated when first listed was activated at
+    // some earlier, unknown time: it counts as activated before any day
+    // of the reports, not as today's work.
+    let mut marks: Vec<(ResidentId, bool, bool)> = Vec::new();
     let (mut residents_updated, mut targets_closed) = (0usize, 0usize);
     for row in parsed.rows {
         let activated = row.registry == RegistryStatus::Activated;
@@ -210,7 +214,7 @@ pub async fn run(
             )),
         };
         if let Some(k) = known {
-            marks.push((k.resident, activated));
+            marks.push((k.resident, activated, false));
             if k.registry != row.registry.code() {
                 residents_updated += 1;
                 if activated && k.state != "activated" {
@@ -225,7 +229,7 @@ pub async fn run(
         }
         if let Some(h) = households_by_key.get(&row.household_key) {
             let rid = ResidentId::new();
-            marks.push((rid, activated));
+            marks.push((rid, activated, true));
             updates
                 .entry(*h)
                 .or_default()
@@ -322,7 +326,7 @@ pub async fn run(
         let mut built = built;
         for (_, _, _, activated) in &built {
             for (rid, a) in activated {
-                marks.push((*rid, *a));
+                marks.push((*rid, *a, true));
             }
         }
         let mut writes = Vec::with_capacity(built.len());
@@ -364,12 +368,13 @@ pub async fn run(
                 values.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (rid, activated) in rows {
+            for (rid, activated, first) in rows {
+                let at = if *first { 0 } else { now };
                 q = q
                     .bind(rid.to_string())
                     .bind(commune)
                     .bind(now)
-                    .bind(activated.then_some(now));
+                    .bind(activated.then_some(at));
             }
             q.execute(&mut *tx).await.map_err(AppError::db)?;
         }
