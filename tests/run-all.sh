@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of Gõ Cửa: formatting, lints, unit, property, crash and
-# doc tests. Installs what it needs. Usage: bash tests/run-all.sh
+# Runs every test of Gõ Cửa: formatting, lints, unit, property, crash,
+# browser and doc tests. Installs what it needs. Usage: bash tests/run-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,17 @@ if [ ! -x target/py-tests/bin/python ]; then
 fi
 target/py-tests/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-test.txt
 export GOCUA_PYTHON="$PWD/target/py-tests/bin/python"
+
+step "Browser for the review-page tests (Debian's Chromium, playwright-core from npm)"
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 || {
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q chromium >/dev/null
+  }
+fi
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 step "Formatting (cargo fmt --check)"
 cargo fmt --all -- --check

@@ -46,6 +46,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/devices/{id}/revoke", post(revoke_device))
         .route("/api/v1/users/{id}/hamlets", put(set_hamlets))
         .merge(crate::campaign::routes::routes())
+        .merge(crate::web::routes())
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -413,7 +414,7 @@ async fn login(
     ))
 }
 
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0p1dzVgIv1/6LEb1J5zyP8D2+tWQm5s6Yx/5VhrTnkA";
+pub(crate) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0p1dzVgIv1/6LEb1J5zyP8D2+tWQm5s6Yx/5VhrTnkA";
 
 /// Refresh request.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -581,7 +582,7 @@ pub struct ResidentOut {
         (status = 500, response = ServerError),
     )
 )]
-async fn household(
+pub(crate) async fn household(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -839,7 +840,7 @@ fn restrict_detail(detail: &str, role: Role) -> String {
         (status = 500, response = ServerError),
     )
 )]
-async fn revoke_device(
+pub(crate) async fn revoke_device(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -895,7 +896,7 @@ pub struct HamletsRequest {
         (status = 500, response = ServerError),
     )
 )]
-async fn set_hamlets(
+pub(crate) async fn set_hamlets(
     State(state): State<AppState>,
     caller: Caller,
     Path(user): Path<String>,

@@ -123,6 +123,9 @@ pub async fn prepare(
     let settings = Settings {
         db: format!("sqlite://{}", db_path.display()),
         bind: opts.bind.clone(),
+        // The demo serves plain HTTP (on this machine or a local network):
+        // a `Secure` session cookie would never come back.
+        secure_cookies: false,
         ..Settings::default()
     };
     let state = AppState::new(settings).await?;

@@ -104,7 +104,8 @@ impl AppError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized(_) | AppError::BadLogin => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
@@ -118,7 +119,8 @@ impl AppError {
         }
     }
 
-    fn messages(&self) -> (String, String) {
+    /// (English, Vietnamese) text for people; never personal data.
+    pub fn messages(&self) -> (String, String) {
         match self {
             AppError::Unauthorized(_) => (
                 "Sign-in required or expired".into(),

@@ -20,6 +20,7 @@ pub mod error;
 pub mod openapi;
 pub mod settings;
 pub mod sync;
+pub mod web;
 
 use automerge::ActorId;
 use governor::{DefaultKeyedRateLimiter, Quota};

@@ -354,7 +354,10 @@ fn print_demo_help(addr: &str, households: usize) {
         println!("  {user:<8} {:<17} {name}", role.code());
     }
     println!();
-    println!("Thử / try:");
+    println!("Mở trình duyệt / open in a browser:  {base}/");
+    println!("  lanhdao: tiến độ, danh sách, hàng chờ xử lý, phân công; tinh01: xếp hạng các xã");
+    println!();
+    println!("API (điện thoại, chương trình) / try the API:");
     println!("  curl {base}/healthz");
     println!(
         "  TOKEN=$(curl -s {base}/api/v1/auth/login -H 'content-type: application/json' \\\n       -d '{{\"username\":\"lanhdao\",\"password\":\"{}\",\"device_id\":\"may-tinh-lanhdao\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",

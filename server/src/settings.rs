@@ -30,6 +30,10 @@ pub struct Settings {
     /// JWT secret; generated and kept in the database when empty (the
     /// usual case: every instance on one database shares it).
     pub jwt_secret: String,
+    /// Mark the review pages' session cookie `Secure` (sent over HTTPS
+    /// only). Keep on behind TLS; the demo turns it off to serve plain
+    /// HTTP on a local network.
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             max_changes_per_sync: 20_000,
             rate_per_minute: 600,
             jwt_secret: String::new(),
+            secure_cookies: true,
         }
     }
 }
@@ -59,6 +64,7 @@ impl std::fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_changes_per_sync", &self.max_changes_per_sync)
             .field("rate_per_minute", &self.rate_per_minute)
+            .field("secure_cookies", &self.secure_cookies)
             .field(
                 "jwt_secret",
                 &if self.jwt_secret.is_empty() {

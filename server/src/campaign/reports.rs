@@ -576,6 +576,57 @@ pub fn day_start_ms(day: i32) -> i64 {
     i64::from(day) * DAY_MS - VN_OFFSET_MS
 }
 
+/// Residents of `commune` activated by the end of each day from `first` to
+/// `last` (Vietnam days, inclusive): the progress curve. Counts the same
+/// people as [`Counts::activated`] — the field's "activated" or the
+/// registry's, whichever came first.
+pub async fn activated_by_day(
+    db: &Db,
+    commune: &str,
+    first: i32,
+    last: i32,
+) -> Result<Vec<i64>, AppError> {
+    let rows = sqlx::query(
+        "SELECT CAST((t + $2) / $3 AS BIGINT) AS d, COUNT(*) FROM (
+            SELECT CASE
+                WHEN r.state = 'activated' AND r.registry = 'activated' THEN
+                    CASE WHEN COALESCE(r.decided_at, 0) < COALESCE(m.activated_at, 0)
+                         THEN COALESCE(r.decided_at, 0) ELSE COALESCE(m.activated_at, 0) END
+                WHEN r.state = 'activated' THEN COALESCE(r.decided_at, 0)
+                ELSE COALESCE(m.activated_at, 0) END AS t
+            FROM residents r LEFT JOIN registry_marks m ON m.resident = r.id
+            WHERE r.commune = $1 AND (r.state = 'activated' OR r.registry = 'activated')
+         ) a GROUP BY d",
+    )
+    .bind(commune)
+    .bind(VN_OFFSET_MS)
+    .bind(DAY_MS)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::db)?;
+    let days = usize::try_from(last - first + 1).unwrap_or(0);
+    let mut per_day = vec![0i64; days];
+    let mut before = 0i64;
+    for r in rows {
+        let d: i64 = r.try_get(0).map_err(AppError::db)?;
+        let n: i64 = r.try_get(1).map_err(AppError::db)?;
+        let i = d - i64::from(first);
+        if i < 0 {
+            before += n;
+        } else if let Some(slot) = usize::try_from(i).ok().and_then(|i| per_day.get_mut(i)) {
+            *slot += n;
+        }
+    }
+    let mut total = before;
+    Ok(per_day
+        .into_iter()
+        .map(|n| {
+            total += n;
+            total
+        })
+        .collect())
+}
+
 /// Aggregates `communes` (all with the same birth cutoff) by (commune,
 /// hamlet). One pass over the projection, grouped in the database.
 async fn aggregate(

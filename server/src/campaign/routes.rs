@@ -60,7 +60,7 @@ pub enum FileFormat {
     Csv,
 }
 
-fn commune_for(caller: &Caller, asked: Option<&String>) -> Result<String, AppError> {
+pub(crate) fn commune_for(caller: &Caller, asked: Option<&String>) -> Result<String, AppError> {
     match (&caller.area, asked) {
         (Area::Province(_), Some(c)) if storable(c) && caller.area.contains(c, "") => Ok(c.clone()),
         (Area::Province(_), _) => Err(AppError::NotFound),
@@ -68,7 +68,7 @@ fn commune_for(caller: &Caller, asked: Option<&String>) -> Result<String, AppErr
     }
 }
 
-fn day_of(asked: Option<&String>) -> Result<i32, AppError> {
+pub(crate) fn day_of(asked: Option<&String>) -> Result<i32, AppError> {
     match asked {
         None => Ok(plan::vn_day(now_ms())),
         Some(d) => plan::parse_date(d).ok_or_else(|| {

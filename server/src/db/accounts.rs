@@ -432,3 +432,77 @@ pub async fn create_hamlet(db: &Db, commune: &str, id: &str, name: &str) -> Resu
     .map_err(AppError::db)?;
     Ok(())
 }
+
+/// The officers and volunteers of a commune with their hamlets, by name.
+pub async fn field_users(db: &Db, commune: &str) -> Result<Vec<(User, Vec<String>)>, AppError> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE commune = $1 AND role IN ('officer', 'volunteer')"
+    )))
+    .bind(commune)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::db)?;
+    let mut users = rows
+        .iter()
+        .map(user_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    users.sort_by_key(|u| sync_core::text::name_sort_key(&u.display_name));
+    let links = sqlx::query(
+        "SELECT uh.user_id, uh.hamlet FROM user_hamlets uh JOIN users u ON u.id = uh.user_id
+         WHERE u.commune = $1",
+    )
+    .bind(commune)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::db)?;
+    let mut out: Vec<(User, Vec<String>)> = users.into_iter().map(|u| (u, Vec::new())).collect();
+    for l in links {
+        let user: String = l.try_get(0).map_err(AppError::db)?;
+        let hamlet: String = l.try_get(1).map_err(AppError::db)?;
+        if let Some((_, hs)) = out.iter_mut().find(|(u, _)| u.id == user) {
+            hs.push(hamlet);
+        }
+    }
+    Ok(out)
+}
+
+/// A device as the leader's page lists it.
+#[derive(Clone, Debug)]
+pub struct DeviceLine {
+    /// Device id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Registered (first login), ms.
+    pub created_at: i64,
+    /// Last sync, ms.
+    pub last_sync_at: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// The devices of a commune's users, newest first.
+pub async fn devices_of_commune(db: &Db, commune: &str) -> Result<Vec<DeviceLine>, AppError> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.user_id, d.created_at, d.last_sync_at, d.revoked_at FROM devices d
+         JOIN users u ON u.id = d.user_id WHERE u.commune = $1 ORDER BY d.created_at DESC",
+    )
+    .bind(commune)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(AppError::db)?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeviceLine {
+                id: r.try_get(0).map_err(AppError::db)?,
+                user_id: r.try_get(1).map_err(AppError::db)?,
+                created_at: r.try_get(2).map_err(AppError::db)?,
+                last_sync_at: r.try_get(3).map_err(AppError::db)?,
+                revoked: r
+                    .try_get::<Option<i64>, _>(4)
+                    .map_err(AppError::db)?
+                    .is_some(),
+            })
+        })
+        .collect()
+}
