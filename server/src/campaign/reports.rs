@@ -724,13 +724,23 @@ pub struct UserDay {
     pub quota: i64,
     /// Outcomes today reached the quota.
     pub quota_kept: bool,
+    /// Activations recorded since the campaign began.
+    pub activations_total: i64,
+    /// The campaign's per-officer target (residents to complete over the
+    /// campaign; officers only, 0 when none is set).
+    pub target: i64,
+    /// `activations_total` ÷ `target`, in percent (one decimal; 0 without a
+    /// target).
+    pub target_percent_done: f64,
 }
 
 /// A sign that records may not reflect real visits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Signal {
-    /// `burst` (many activations in a short time), `future_time` (a visit
-    /// stamped later than it reached the server), `registry_silent`
+    /// `burst` (many activations in a short time), `no_time_at_door`
+    /// (outcomes at one house after another too fast for a real visit),
+    /// `future_time` (a visit stamped later than it reached the server),
+    /// `registry_silent`
     /// (activations the registry still does not show after the grace days).
     pub kind: String,
     /// Whose records.
@@ -781,6 +791,11 @@ pub struct DailyReport {
 pub const BURST_WINDOW_MS: i64 = 10 * 60_000;
 /// Activations in [`BURST_WINDOW_MS`] that raise a signal.
 pub const BURST_ACTIVATIONS: i64 = 8;
+/// A visit at another house less than this after the last one leaves no
+/// time to walk there and talk: its outcomes were not recorded at the door.
+pub const DOOR_GAP_MS: i64 = 60_000;
+/// Visits in a day that came too fast ([`DOOR_GAP_MS`]) to raise a signal.
+pub const NO_VISIT_MIN: i64 = 5;
 /// A visit stamped this far after it reached the server is suspicious.
 pub const FUTURE_SLACK_MS: i64 = 15 * 60_000;
 
@@ -830,7 +845,7 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
     .await
     .map_err(AppError::db)?;
     let visits = sqlx::query(
-        "SELECT user_id, at_ms, received_at, outcomes, activations FROM visits
+        "SELECT user_id, at_ms, received_at, outcomes, activations, household FROM visits
          WHERE commune = $1 AND at_ms < $2 ORDER BY user_id, at_ms",
     )
     .bind(commune)
@@ -881,6 +896,10 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
     let mut signals = Vec::new();
     let mut per_user: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
     let mut future: BTreeMap<String, i64> = BTreeMap::new();
+    // Per user: the last visit of the day (time, household) and how many
+    // visits came at another house too soon after it.
+    let mut last_door: HashMap<String, (i64, String)> = HashMap::new();
+    let mut too_fast: BTreeMap<String, i64> = BTreeMap::new();
     let since = campaign
         .as_ref()
         .map(|c| day_start_ms(c.start_day()))
@@ -892,6 +911,7 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
         let received: i64 = v.try_get(2).map_err(g)?;
         let outcomes: i64 = v.try_get(3).map_err(g)?;
         let activations: i64 = v.try_get(4).map_err(g)?;
+        let household: String = v.try_get(5).map_err(g)?;
         let d = days.entry(user.clone()).or_insert_with(|| UserDay {
             user_id: user.clone(),
             name: user.clone(),
@@ -900,8 +920,18 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
         });
         if at >= since {
             d.attempts_total += outcomes;
+            d.activations_total += activations;
         }
         if at >= start {
+            if outcomes > 0 {
+                if let Some((t, h)) = last_door.get(&user)
+                    && *h != household
+                    && at - t < DOOR_GAP_MS
+                {
+                    *too_fast.entry(user.clone()).or_default() += 1;
+                }
+                last_door.insert(user.clone(), (at, household));
+            }
             d.visits += 1;
             d.outcomes += outcomes;
             d.activations += activations;
@@ -914,8 +944,14 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
             }
         }
     }
+    let officer_target = campaign.as_ref().map(|c| c.officer_target).unwrap_or(0);
     for d in days.values_mut() {
         d.quota_kept = d.quota == 0 || d.outcomes >= d.quota;
+        if d.role == "officer" && officer_target > 0 {
+            d.target = i64::from(officer_target);
+            d.target_percent_done =
+                (d.activations_total as f64 * 1000.0 / d.target as f64).round() / 10.0;
+        }
     }
     let name_of = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_owned());
     for (user, list) in &per_user {
@@ -938,6 +974,21 @@ pub async fn daily(db: &Db, commune: &str, day: i32, now_ms: i64) -> Result<Dail
                 message_vi: format!(
                     "{best} kết quả kích hoạt trong vòng {} phút",
                     BURST_WINDOW_MS / 60_000
+                ),
+            });
+        }
+    }
+    for (user, n) in too_fast {
+        if n >= NO_VISIT_MIN {
+            signals.push(Signal {
+                kind: "no_time_at_door".into(),
+                user_id: user.clone(),
+                name: name_of(&user),
+                count: n,
+                message_vi: format!(
+                    "{n} lượt ghi kết quả ở nhà khác chưa đầy {} giây sau lượt trước: \
+                     không đủ thời gian đến tận nhà",
+                    DOOR_GAP_MS / 1000
                 ),
             });
         }
@@ -1132,10 +1183,15 @@ pub fn daily_sheets(r: &DailyReport, restricted: bool) -> Vec<Sheet> {
             "Tổng lượt từ đầu đợt",
             "Định mức ngày",
             "Đạt định mức",
+            "Kích hoạt từ đầu đợt",
+            "Chỉ tiêu đợt",
+            "% chỉ tiêu",
         ]
         .map(String::from)
         .to_vec(),
-        widths: vec![5.0, 26.0, 14.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0],
+        widths: vec![
+            5.0, 26.0, 14.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0,
+        ],
         rows: r
             .users
             .iter()
@@ -1161,6 +1217,17 @@ pub fn daily_sheets(r: &DailyReport, restricted: bool) -> Vec<Sheet> {
                         "Chưa đạt"
                     })
                     .into(),
+                    Cell::Int(u.activations_total),
+                    if u.target > 0 {
+                        Cell::Int(u.target)
+                    } else {
+                        "".into()
+                    },
+                    if u.target > 0 {
+                        format!("{:.1}", u.target_percent_done).into()
+                    } else {
+                        "".into()
+                    },
                 ]
             })
             .collect(),

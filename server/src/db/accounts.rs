@@ -446,7 +446,8 @@ pub async fn field_users(db: &Db, commune: &str) -> Result<Vec<(User, Vec<String
         .iter()
         .map(user_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    users.sort_by_key(|u| sync_core::text::name_sort_key(&u.display_name));
+    let collator = sync_core::text::collator();
+    users.sort_by_key(|u| collator.sort_key(&u.display_name));
     let links = sqlx::query(
         "SELECT uh.user_id, uh.hamlet FROM user_hamlets uh JOIN users u ON u.id = uh.user_id
          WHERE u.commune = $1",

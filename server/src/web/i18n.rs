@@ -213,6 +213,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("col.quota", "Chỉ tiêu ngày", "Daily quota"),
     ("col.kept", "Đạt", "Kept"),
+    (
+        "col.target",
+        "Kích hoạt từ đầu đợt / chỉ tiêu",
+        "Activated since start / target",
+    ),
     ("col.no", "STT", "No."),
     ("col.birth", "Ngày sinh", "Birth date"),
     ("col.id", "Số định danh", "Personal ID"),
@@ -308,6 +313,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
     ("team.devices", "Điện thoại", "Phones"),
     ("team.revoke", "Thu hồi", "Revoke"),
     ("team.revoked", "Đã thu hồi", "Revoked"),
+    (
+        "team.revoke_why",
+        "Chỉ thu hồi điện thoại bị mất hoặc không còn dùng: lần kết nối sau, dữ liệu trên máy bị xoá; việc chưa đồng bộ trên máy đó sẽ mất.",
+        "Only for a lost or retired phone: its data is wiped the next time it connects; anything it has not synced is lost.",
+    ),
+    (
+        "team.revoke_confirm",
+        "Xác nhận thu hồi",
+        "Confirm revocation",
+    ),
     (
         "team.revoked_ok",
         "Đã thu hồi thiết bị. Lần kết nối sau nó sẽ xoá dữ liệu.",

@@ -138,6 +138,8 @@ pub struct UserRow {
     pub quota: String,
     /// Quota kept.
     pub kept: bool,
+    /// Activations since the start against the per-officer target.
+    pub target: String,
 }
 
 /// The commune dashboard.
@@ -361,6 +363,16 @@ pub async fn dashboard(
                 attempts: t.num(u.attempts_total),
                 quota: t.num(u.quota),
                 kept: u.quota_kept,
+                target: if u.target > 0 {
+                    format!(
+                        "{}/{} ({})",
+                        t.num(u.activations_total),
+                        t.num(u.target),
+                        t.pct(u.target_percent_done)
+                    )
+                } else {
+                    t.num(u.activations_total)
+                },
             })
             .collect(),
         reasons: reasons
