@@ -159,6 +159,7 @@ async fn review_pages_in_a_browser(backend: Backend) {
                 .env("GOCUA_FOUND", "Nguyễn Thị Thu Hà")
                 .env("GOCUA_OTHER_HH", other)
                 .env("GOCUA_OWN_HH", own)
+                .env("GOCUA_OFFICER", "officer-a1")
                 .env("GOCUA_OUT", &out)
                 .output()
                 .expect("run node (Node.js 20 is needed)")

@@ -14,6 +14,7 @@
 //   GOCUA_FOUND        the name it must find, with diacritics
 //   GOCUA_OTHER_HH     a household of another commune
 //   GOCUA_OWN_HH       a household of the leader's commune
+//   GOCUA_OFFICER      an officer's name (their target list is printed)
 //   GOCUA_OUT          folder for screenshots and the download
 //
 // Prints one JSON line: {"ok": true, "download": PATH, ...}. Any failed
@@ -130,6 +131,26 @@ try {
   check(await page.locator('svg.chart').count() >= 2, 'charts drawn as SVG');
   result.dashboard = { eligible: totals.eligible, activated: totals.activated };
 
+  // 2b. An officer's list of the day, as the phone computes it, printed to
+  //     PDF by the browser (A4, the print stylesheet).
+  await page.goto(`${base}/targets`);
+  await page.selectOption('#user', { label: env('GOCUA_OFFICER') });
+  await Promise.all([page.waitForURL(/user=/), page.click('form.filters button')]);
+  const officerId = await page.locator('#user').inputValue();
+  const targets = await api(`/api/v1/targets?user=${officerId}`, token);
+  const shownHouses = await page.locator('[data-testid=targets] tbody').evaluateAll((bs) => bs.map((b) => b.dataset.household));
+  check(JSON.stringify(shownHouses) === JSON.stringify(targets.households.map((h) => h.id)),
+    `target list households in walking order: page ${shownHouses.length}, API ${targets.households.length}`);
+  check(shownHouses.length > 0, 'the officer has households to visit');
+  const shownNames = await page.locator('[data-testid=targets] tbody th[scope=row]').allInnerTexts();
+  check(JSON.stringify(shownNames) === JSON.stringify(targets.households.flatMap((h) => h.residents.map((r) => r.full_name))),
+    'target list residents as the API lists them');
+  check(await page.locator('[data-testid=quota]').innerText() === String(targets.quota), 'quota');
+  const pdf = path.join(out, 'targets.pdf');
+  await page.pdf({ path: pdf, format: 'A4' });
+  check(fs.readFileSync(pdf).subarray(0, 5).toString() === '%PDF-', 'the list prints to PDF');
+  result.targets_pdf = pdf;
+
   // 3. Search the absent list without diacritics.
   await page.goto(`${base}/lists/absent`);
   await page.fill('#q', env('GOCUA_SEARCH'));
@@ -153,7 +174,7 @@ try {
   //    WCAG 2 AA by axe-core at both widths.
   for (const width of [360, 1280]) {
     await page.setViewportSize({ width, height: width === 360 ? 740 : 900 });
-    for (const [name, p] of [['dashboard', '/dashboard'], ['list', '/lists/absent'], ['review', '/review']]) {
+    for (const [name, p] of [['dashboard', '/dashboard'], ['list', '/lists/absent'], ['review', '/review'], ['targets', '/targets']]) {
       await page.goto(`${base}${p}`);
       await page.screenshot({ path: path.join(out, `${name}-${width}.png`), fullPage: true });
       await accessible(page, `${name} at ${width}px`);

@@ -372,8 +372,32 @@ pub(crate) async fn target_list(
     caller: Caller,
     ApiQuery(q): ApiQuery<TargetQuery>,
 ) -> Result<Response, AppError> {
-    let day = day_of(q.day.as_ref())?;
-    let user_id = q.user.unwrap_or_else(|| caller.user_id.clone());
+    let (list, user, commune) = target_list_for(&state, &caller, q.user, q.day.as_ref()).await?;
+    match q.format.unwrap_or_default() {
+        FileFormat::Json => Ok(Json(list).into_response()),
+        f => {
+            let hamlets = accounts::hamlets_of(&state.db, &commune).await?;
+            let sheet = targets::sheet(&list, &user.display_name, &hamlets);
+            file(
+                f,
+                &format!("danh-sach-go-cua-{}-{}", user.username, list.day),
+                &[sheet],
+            )
+        }
+    }
+}
+
+/// A field user's list for a day, after checking the caller may see it
+/// (themselves; a leader: anyone of the commune; an officer: their team's
+/// volunteers). Audited. Returns the list, the user and their commune.
+pub(crate) async fn target_list_for(
+    state: &AppState,
+    caller: &Caller,
+    user: Option<String>,
+    day: Option<&String>,
+) -> Result<(TargetList, accounts::User, String), AppError> {
+    let day_n = day_of(day)?;
+    let user_id = user.unwrap_or_else(|| caller.user_id.clone());
     if !storable(&user_id) {
         return Err(AppError::NotFound);
     }
@@ -393,8 +417,8 @@ pub(crate) async fn target_list(
     let commune = user.commune.clone().ok_or(AppError::NotFound)?;
     let area = user.area(&state.db).await?;
     // Noon of the asked day: the day's list whatever the hour of asking.
-    let at = if q.day.is_some() {
-        reports::day_start_ms(day) + 12 * 3_600_000
+    let at = if day.is_some() {
+        reports::day_start_ms(day_n) + 12 * 3_600_000
     } else {
         now_ms()
     };
@@ -408,18 +432,7 @@ pub(crate) async fn target_list(
         i64::from(list.count),
     )
     .await?;
-    match q.format.unwrap_or_default() {
-        FileFormat::Json => Ok(Json(list).into_response()),
-        f => {
-            let hamlets = accounts::hamlets_of(&state.db, &commune).await?;
-            let sheet = targets::sheet(&list, &user.display_name, &hamlets);
-            file(
-                f,
-                &format!("danh-sach-go-cua-{}-{}", user.username, list.day),
-                &[sheet],
-            )
-        }
-    }
+    Ok((list, user, commune))
 }
 
 // ---------------------------------------------------------------------------

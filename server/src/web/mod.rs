@@ -46,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .route("/lists/{kind}/download", get(pages::list_download))
         .route("/reports/daily/download", get(pages::report_download))
         .route("/reports/province/download", get(pages::province_download))
+        .route("/targets", get(pages::targets))
+        .route("/targets/download", get(pages::targets_download))
         .route("/review", get(pages::review))
         .route("/review/{resident}/settle", post(pages::settle))
         .route("/households/{id}", get(pages::household))

@@ -1186,3 +1186,179 @@ pub async fn revoke(
         .map_err(WebError::of(s.lang))?;
     Ok(Redirect::to("/team?done=revoked").into_response())
 }
+
+// ---------------------------------------------------------------------------
+// Target lists (printable)
+// ---------------------------------------------------------------------------
+
+/// A resident on the printed list.
+#[derive(Debug)]
+pub struct TargetRow {
+    /// Name.
+    pub name: String,
+    /// Why on the list.
+    pub priority: String,
+    /// When to come back, for someone out last time.
+    pub come_back: String,
+    /// Visits so far.
+    pub attempts: i64,
+}
+
+/// A household on the printed list.
+#[derive(Debug)]
+pub struct TargetHouse {
+    /// Walking-order number.
+    pub no: usize,
+    /// Household id.
+    pub id: String,
+    /// Address.
+    pub address: String,
+    /// Hamlet name.
+    pub hamlet: String,
+    /// Residents.
+    pub residents: Vec<TargetRow>,
+}
+
+/// A field user's list of the day, printable (the browser's Print saves it
+/// as PDF).
+#[derive(Template)]
+#[template(path = "targets.html")]
+pub struct TargetsPage {
+    t: Tr,
+    nav: Nav,
+    /// (user id, name, selected) of the field users the viewer may choose.
+    users: Vec<(String, String, bool)>,
+    who: String,
+    day: String,
+    day_label: String,
+    campaign: String,
+    quota: u32,
+    count: u32,
+    remaining: u32,
+    houses: Vec<TargetHouse>,
+    download: String,
+}
+
+/// `?user=&day=`
+#[derive(Debug, Deserialize)]
+pub struct TargetsQuery {
+    user: Option<String>,
+    day: Option<String>,
+}
+
+/// The target list page: the officer's own, a team volunteer's, or (for a
+/// leader) any field user's of the commune. Audited like the API's.
+pub async fn targets(
+    State(state): State<AppState>,
+    s: WebSession,
+    Query(q): Query<TargetsQuery>,
+) -> Result<Response, WebError> {
+    let err = WebError::of(s.lang);
+    let t = Tr(s.lang);
+    s.caller
+        .require(&[Role::Leader, Role::Officer])
+        .map_err(&err)?;
+    let commune = s
+        .caller
+        .area
+        .commune()
+        .ok_or(WebError::App(AppError::Forbidden, s.lang))?
+        .to_owned();
+    let choosable: Vec<accounts::User> = accounts::field_users(&state.db, &commune)
+        .await
+        .map_err(&err)?
+        .into_iter()
+        .map(|(u, _)| u)
+        .filter(|u| {
+            s.caller.role == Role::Leader
+                || u.id == s.caller.user_id
+                || u.team_officer.as_deref() == Some(s.caller.user_id.as_str())
+        })
+        .collect();
+    let user = q
+        .user
+        .filter(|u| !u.is_empty())
+        .or_else(|| (s.caller.role == Role::Officer).then(|| s.caller.user_id.clone()))
+        .or_else(|| choosable.first().map(|u| u.id.clone()));
+    let Some(user) = user else {
+        return Err(err(AppError::NotFound));
+    };
+    let day = q.day.filter(|d| !d.is_empty());
+    let (list, who, _) = routes::target_list_for(&state, &s.caller, Some(user), day.as_ref())
+        .await
+        .map_err(&err)?;
+    let hamlets = accounts::hamlets_of(&state.db, &commune)
+        .await
+        .map_err(&err)?;
+    let page = TargetsPage {
+        t,
+        nav: nav(
+            &s,
+            "targets",
+            Some(&commune),
+            format!("/targets?user={}", who.id),
+        ),
+        users: choosable
+            .iter()
+            .map(|u| (u.id.clone(), u.display_name.clone(), u.id == who.id))
+            .collect(),
+        who: who.display_name.clone(),
+        day: list.day.clone(),
+        day_label: t.date(&list.day),
+        campaign: list.campaign.clone().unwrap_or_default(),
+        quota: list.quota,
+        count: list.count,
+        remaining: list.remaining,
+        houses: list
+            .households
+            .iter()
+            .enumerate()
+            .map(|(i, h)| TargetHouse {
+                no: i + 1,
+                id: h.id.clone(),
+                address: [&h.house_number, &h.alley, &h.street]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                hamlet: hamlets
+                    .iter()
+                    .find(|(id, _)| *id == h.hamlet)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_else(|| h.hamlet.clone()),
+                residents: h
+                    .residents
+                    .iter()
+                    .map(|r| TargetRow {
+                        name: r.full_name.clone(),
+                        priority: r.priority_vi.clone(),
+                        come_back: r.come_back_vi.clone().unwrap_or_default(),
+                        attempts: r.attempts,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        download: format!("/targets/download?user={}&day={}", who.id, list.day),
+    };
+    Ok(html(&page))
+}
+
+/// The target list as a workbook (the API's, with the session).
+pub async fn targets_download(
+    State(state): State<AppState>,
+    s: WebSession,
+    Query(q): Query<TargetsQuery>,
+) -> Result<Response, WebError> {
+    routes::target_list(
+        State(state),
+        s.caller.clone(),
+        ApiQuery(routes::TargetQuery {
+            user: q.user,
+            day: q.day,
+            format: Some(FileFormat::Xlsx),
+        }),
+    )
+    .await
+    .map_err(WebError::of(s.lang))
+}
