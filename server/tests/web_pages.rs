@@ -289,6 +289,23 @@ async fn sessions_and_forms(backend: Backend) {
             .expect("html")
             .contains("ứng dụng Gõ Cửa trên điện thoại")
     );
+    // Over plain HTTP from another machine a `Secure` cookie would never
+    // come back: the page says so instead of looping back to the login.
+    let r = http
+        .post(server.url("/login"))
+        .header("host", "192.168.1.10:8080")
+        .header("cookie", format!("gocua_login={token}"))
+        .form(&[
+            ("username", "leader-a"),
+            ("password", PASSWORD),
+            ("csrf", &token),
+        ])
+        .send()
+        .await
+        .expect("post login");
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.expect("html");
+    assert!(body.contains("GOCUA_SECURE_COOKIES"), "{body}");
     // The leader: a session cookie with every protection.
     let r = sign_in("leader-a", PASSWORD, token.clone()).await;
     assert_eq!(r.status(), 303);

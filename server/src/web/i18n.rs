@@ -168,6 +168,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Gõ Cửa không bao giờ hỏi mật khẩu VNeID, mã OTP hay ảnh CCCD.",
         "Gõ Cửa never asks for VNeID passwords, one-time codes or photos of ID cards.",
     ),
+    (
+        "login.needs_https",
+        "Máy chủ này chỉ giữ phiên đăng nhập qua HTTPS. Hãy mở trang bằng địa chỉ https://, hoặc (chỉ trong mạng nội bộ tin cậy) chạy máy chủ với GOCUA_SECURE_COOKIES=false.",
+        "This server keeps sign-in sessions over HTTPS only. Open the page with an https:// address, or (on a trusted local network only) run the server with GOCUA_SECURE_COOKIES=false.",
+    ),
     ("dash.title", "Tiến độ đợt cao điểm", "Campaign progress"),
     (
         "dash.no_campaign",

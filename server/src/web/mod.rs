@@ -228,6 +228,16 @@ async fn login_submit(
             form.username,
         );
     }
+    if state.settings.secure_cookies && !session::secure_transport(&headers) {
+        return login_form(
+            &state,
+            jar,
+            lang,
+            StatusCode::BAD_REQUEST,
+            Some(t.s("login.needs_https").into()),
+            form.username,
+        );
+    }
     match session::sign_in(&state, &form.username, &form.password).await {
         Ok(Some(token)) => {
             let jar = jar

@@ -92,6 +92,26 @@ impl WebSession {
     }
 }
 
+/// Whether a `Secure` cookie set in answer to this request will come back:
+/// the request came over HTTPS (a TLS proxy says so in
+/// `X-Forwarded-Proto`), or from this machine (browsers treat loopback as
+/// secure).
+pub fn secure_transport(headers: &HeaderMap) -> bool {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((n, port)) if port.chars().all(|c| c.is_ascii_digit()) => n,
+        _ => host,
+    };
+    https || matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 /// A request's `Origin`, when the browser sent one, names this host.
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
