@@ -62,8 +62,9 @@ use std::time::{Duration, Instant};
 
 use gocua_mobile as ffi;
 use sync_core::doc::NewHousehold;
-use sync_core::ids::{BirthDate, PersonalId, PhoneNumber, Sex};
+use sync_core::ids::Sex;
 use sync_core::model as m;
+use sync_core::sample::{FAMILY, Rng, STREETS, person};
 use sync_core::sim::{MemoryServer, SimDevice, sync_until_done};
 use sync_core::store::PhoneStore;
 
@@ -82,140 +83,10 @@ const TARGET_PCT: f64 = 10.0;
 // Deterministic data
 // ---------------------------------------------------------------------------
 
-/// SplitMix64: small, deterministic, good enough for test data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn range(&mut self, lo: i32, hi: i32) -> i32 {
-        lo + self.below((hi - lo + 1) as usize) as i32
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-    fn weighted<'a, T>(&mut self, xs: &'a [(T, u32)]) -> &'a T {
-        let total: u32 = xs.iter().map(|(_, w)| *w).sum();
-        let mut r = self.below(total as usize) as u32;
-        for (x, w) in xs {
-            if r < *w {
-                return x;
-            }
-            r -= w;
-        }
-        &xs[xs.len() - 1].0
-    }
-}
-
-/// Family names with roughly their share of the population (per mille).
-const FAMILY: &[(&str, u32)] = &[
-    ("Nguyễn", 380),
-    ("Trần", 110),
-    ("Lê", 95),
-    ("Phạm", 70),
-    ("Hoàng", 51),
-    ("Huỳnh", 30),
-    ("Phan", 45),
-    ("Vũ", 39),
-    ("Võ", 25),
-    ("Đặng", 21),
-    ("Bùi", 20),
-    ("Đỗ", 14),
-    ("Hồ", 13),
-    ("Ngô", 13),
-    ("Dương", 10),
-    ("Lý", 5),
-];
-const MIDDLE_M: &[&str] = &[
-    "Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Thành", "Xuân", "Đình", "Ngọc",
-];
-const MIDDLE_F: &[&str] = &[
-    "Thị", "Thị", "Thị", "Thu", "Ngọc", "Thanh", "Kim", "Minh", "Hồng", "Thùy",
-];
-const GIVEN_M: &[&str] = &[
-    "Anh", "Bình", "Cường", "Dũng", "Hùng", "Hải", "Hoàng", "Huy", "Khoa", "Long", "Nam", "Phong",
-    "Quân", "Sơn", "Thắng", "Tuấn", "Việt", "Đạt", "Hiếu", "Trung",
-];
-const GIVEN_F: &[&str] = &[
-    "Anh", "Hà", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Ngân", "Nhung", "Phương",
-    "Quỳnh", "Thảo", "Trang", "Vân", "Yến", "Hạnh", "Loan", "Tuyết",
-];
-const STREETS: &[&str] = &["Đội Cấn", "Ngọc Hà", "Liễu Giai", "Văn Cao"];
-
 /// One generated household and its residents' ids and birth years.
 struct GenHousehold {
     new: NewHousehold,
     people: Vec<(m::ResidentId, i32)>,
-}
-
-fn person(rng: &mut Rng, family: &str, sex: Sex, born: i32) -> m::ResidentInfo {
-    let (middles, givens) = match sex {
-        Sex::Male => (MIDDLE_M, GIVEN_M),
-        Sex::Female => (MIDDLE_F, GIVEN_F),
-    };
-    let mut name = format!("{family} {}", rng.pick(middles));
-    if rng.chance(0.25) {
-        name.push(' ');
-        name.push_str(rng.pick::<&str>(middles));
-    }
-    name.push(' ');
-    name.push_str(rng.pick::<&str>(givens));
-    let century_sex = match (born >= 2000, sex) {
-        (false, Sex::Male) => 0,
-        (false, Sex::Female) => 1,
-        (true, Sex::Male) => 2,
-        (true, Sex::Female) => 3,
-    };
-    let pid = format!(
-        "001{century_sex}{:02}{:06}",
-        born % 100,
-        rng.below(1_000_000)
-    );
-    let adult = born <= 2008;
-    let phone = if adult && rng.chance(0.75) {
-        PhoneNumber::parse(&format!("09{:08}", rng.below(100_000_000))).ok()
-    } else {
-        None
-    };
-    let registry = if adult {
-        *rng.weighted(&[
-            (m::RegistryStatus::NoAccount, 35),
-            (m::RegistryStatus::Level1, 25),
-            (m::RegistryStatus::Collected, 5),
-            (m::RegistryStatus::PendingApproval, 5),
-            (m::RegistryStatus::ApprovedNotActivated, 5),
-            (m::RegistryStatus::Activated, 25),
-        ])
-    } else {
-        m::RegistryStatus::NoAccount
-    };
-    m::ResidentInfo {
-        full_name: name,
-        sex: Some(sex),
-        registry,
-        protected: m::ProtectedResidentInfo {
-            personal_id: PersonalId::parse(&pid).ok(),
-            birth_date: BirthDate::from_parts(
-                born,
-                Some(rng.range(1, 12) as u32),
-                Some(rng.range(1, 28) as u32),
-            )
-            .ok(),
-            phone,
-        },
-        newcomer: false,
-    }
 }
 
 /// Four residents: a couple and two children, or a couple, a child and a

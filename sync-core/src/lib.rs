@@ -57,6 +57,7 @@ pub mod ids;
 pub mod model;
 pub mod plan;
 pub mod protocol;
+pub mod sample;
 pub mod sim;
 pub mod status;
 pub mod store;
