@@ -75,6 +75,25 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// The viewer's own commune, for pages of commune roles only.
+fn own_commune(s: &WebSession, roles: &[Role]) -> Result<String, WebError> {
+    s.caller.require(roles).map_err(WebError::of(s.lang))?;
+    s.caller
+        .area
+        .commune()
+        .map(str::to_owned)
+        .ok_or(WebError::App(AppError::Forbidden, s.lang))
+}
+
+/// A hamlet's name from the commune's (id, name) pairs; the id if unknown.
+fn hamlet_name(hamlets: &[(String, String)], id: &str) -> String {
+    hamlets
+        .iter()
+        .find(|(h, _)| h == id)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_else(|| id.to_owned())
+}
+
 fn commune_name(code: &str) -> String {
     sync_core::ids::CommuneCode::parse(code)
         .map(|c| c.commune_name().to_owned())
@@ -878,15 +897,7 @@ pub async fn review(
 ) -> Result<Response, WebError> {
     let err = WebError::of(s.lang);
     let t = Tr(s.lang);
-    s.caller
-        .require(&[Role::Leader, Role::Officer])
-        .map_err(&err)?;
-    let commune = s
-        .caller
-        .area
-        .commune()
-        .ok_or(WebError::App(AppError::Forbidden, s.lang))?
-        .to_owned();
+    let commune = own_commune(&s, &[Role::Leader, Role::Officer])?;
     let items = review::queue(&state.db, &s.caller, &commune)
         .await
         .map_err(&err)?;
@@ -900,11 +911,7 @@ pub async fn review(
         items: items
             .into_iter()
             .map(|i| ItemView {
-                hamlet: hamlets
-                    .iter()
-                    .find(|(id, _)| *id == i.hamlet)
-                    .map(|(_, n)| n.clone())
-                    .unwrap_or_else(|| i.hamlet.clone()),
+                hamlet: hamlet_name(&hamlets, &i.hamlet),
                 resident: i.resident,
                 household: i.household,
                 name: i.full_name,
@@ -1013,13 +1020,10 @@ pub async fn household(
     let axum::Json(h) = crate::api::household(State(state.clone()), s.caller.clone(), Path(id))
         .await
         .map_err(&err)?;
-    let hamlet = accounts::hamlets_of(&state.db, &h.commune)
+    let hamlets = accounts::hamlets_of(&state.db, &h.commune)
         .await
-        .map_err(&err)?
-        .into_iter()
-        .find(|(id, _)| *id == h.hamlet)
-        .map(|(_, n)| n)
-        .unwrap_or_else(|| h.hamlet.clone());
+        .map_err(&err)?;
+    let hamlet = hamlet_name(&hamlets, &h.hamlet);
     let page = HouseholdPage {
         t,
         nav: nav(&s, "", Some(&h.commune), format!("/households/{}", h.id)),
@@ -1084,13 +1088,7 @@ pub async fn team(
 ) -> Result<Response, WebError> {
     let err = WebError::of(s.lang);
     let t = Tr(s.lang);
-    s.caller.require(&[Role::Leader]).map_err(&err)?;
-    let commune = s
-        .caller
-        .area
-        .commune()
-        .ok_or(WebError::App(AppError::Forbidden, s.lang))?
-        .to_owned();
+    let commune = own_commune(&s, &[Role::Leader])?;
     let hamlets = accounts::hamlets_of(&state.db, &commune)
         .await
         .map_err(&err)?;
@@ -1255,15 +1253,7 @@ pub async fn targets(
 ) -> Result<Response, WebError> {
     let err = WebError::of(s.lang);
     let t = Tr(s.lang);
-    s.caller
-        .require(&[Role::Leader, Role::Officer])
-        .map_err(&err)?;
-    let commune = s
-        .caller
-        .area
-        .commune()
-        .ok_or(WebError::App(AppError::Forbidden, s.lang))?
-        .to_owned();
+    let commune = own_commune(&s, &[Role::Leader, Role::Officer])?;
     let choosable: Vec<accounts::User> = accounts::field_users(&state.db, &commune)
         .await
         .map_err(&err)?
@@ -1322,11 +1312,7 @@ pub async fn targets(
                     .map(|p| p.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                hamlet: hamlets
-                    .iter()
-                    .find(|(id, _)| *id == h.hamlet)
-                    .map(|(_, n)| n.clone())
-                    .unwrap_or_else(|| h.hamlet.clone()),
+                hamlet: hamlet_name(&hamlets, &h.hamlet),
                 residents: h
                     .residents
                     .iter()
