@@ -694,120 +694,28 @@ impl HouseholdDoc {
         self.part_mut(part).save_nocompress()
     }
 
+    /// The household read in one pass (see [`Tree`]).
+    fn tree(&self) -> Tree {
+        Tree {
+            main: hydrate_root(&self.main),
+            protected: hydrate_root(&self.protected),
+        }
+    }
+
     /// The household as stored.
     pub fn view(&self) -> Result<HouseholdView, DocError> {
-        let m = &self.main;
-        let residents_obj = map(m, &ROOT, "residents").ok_or(DocError::NoSkeleton)?;
-        let addr = map(m, &ROOT, "address");
-        let a = |k: &str| addr.as_ref().and_then(|o| s(m, o, k)).unwrap_or_default();
-        let mut residents = Vec::new();
-        for key in m.keys(&residents_obj) {
-            let (Some(id), Some(obj)) = (ResidentId::parse(&key), map(m, &residents_obj, &key))
-            else {
-                continue;
-            };
-            let p = |f: &str| s(&self.protected, &ROOT, &format!("r/{key}/{f}"));
-            residents.push(ResidentView {
-                id,
-                full_name: s(m, &obj, "full_name").unwrap_or_default(),
-                sex: s(m, &obj, "sex").and_then(|c| parse_code(&c)),
-                registry: s(m, &obj, "registry")
-                    .and_then(|c| RegistryStatus::from_code(&c))
-                    .unwrap_or_default(),
-                newcomer: s(m, &obj, "newcomer").as_deref() == Some("yes"),
-                protected: ProtectedResidentInfo {
-                    personal_id: p("personal_id").and_then(|v| PersonalId::parse(&v).ok()),
-                    birth_date: p("birth_date").and_then(|v| BirthDate::parse(&v).ok()),
-                    phone: p("phone").and_then(|v| PhoneNumber::parse(&v).ok()),
-                },
-            });
-        }
-        Ok(HouseholdView {
-            id: self.id,
-            commune: s(m, &ROOT, "commune").unwrap_or_default(),
-            hamlet: s(m, &ROOT, "hamlet").unwrap_or_default(),
-            address: Address {
-                house_number: a("house_number"),
-                alley: a("alley"),
-                street: a("street"),
-            },
-            residents,
-        })
+        self.tree().view(self.id)
     }
 
     /// Every visit's outcome records, grouped by resident. Malformed
     /// entries (from a hostile or newer peer) are skipped.
     pub fn outcome_records(&self) -> BTreeMap<ResidentId, Vec<OutcomeRecord>> {
-        let m = &self.main;
-        let mut out: BTreeMap<ResidentId, Vec<OutcomeRecord>> = BTreeMap::new();
-        let Some(visits) = map(m, &ROOT, "visits") else {
-            return out;
-        };
-        for vkey in m.keys(&visits) {
-            let (Some(vid), Some(v)) = (VisitId::parse(&vkey), map(m, &visits, &vkey)) else {
-                continue;
-            };
-            let Some(by) = recorder(m, &v) else { continue };
-            let at_ms = int(m, &v, "at").unwrap_or(0);
-            let Some(outs) = map(m, &v, "outcomes") else {
-                continue;
-            };
-            for rkey in m.keys(&outs) {
-                let (Some(rid), Some(o)) = (ResidentId::parse(&rkey), map(m, &outs, &rkey)) else {
-                    continue;
-                };
-                let sensitive = s(&self.protected, &ROOT, &format!("o/{vkey}/{rkey}/reason"));
-                let Some(outcome) = s(m, &o, "kind").and_then(|k| {
-                    parse_outcome(&k, s(m, &o, "detail").as_deref(), sensitive.as_deref())
-                }) else {
-                    continue;
-                };
-                out.entry(rid).or_default().push(OutcomeRecord {
-                    visit: vid,
-                    at_ms,
-                    by: by.clone(),
-                    outcome,
-                });
-            }
-        }
-        out
+        self.tree().outcome_records()
     }
 
     /// Settlements, grouped by resident.
     pub fn settlement_records(&self) -> BTreeMap<ResidentId, Vec<SettlementRecord>> {
-        let m = &self.main;
-        let mut out: BTreeMap<ResidentId, Vec<SettlementRecord>> = BTreeMap::new();
-        let Some(sts) = map(m, &ROOT, "settlements") else {
-            return out;
-        };
-        for skey in m.keys(&sts) {
-            let (Some(sid), Some(o)) = (SettlementId::parse(&skey), map(m, &sts, &skey)) else {
-                continue;
-            };
-            let Some(rid) = s(m, &o, "resident").and_then(|r| ResidentId::parse(&r)) else {
-                continue;
-            };
-            let Some(by) = recorder(m, &o) else { continue };
-            let sensitive = s(&self.protected, &ROOT, &format!("s/{skey}/reason"));
-            let Some(decision) = s(m, &o, "kind").and_then(|k| {
-                parse_outcome(&k, s(m, &o, "detail").as_deref(), sensitive.as_deref())
-            }) else {
-                continue;
-            };
-            let covers = s(m, &o, "covers")
-                .unwrap_or_default()
-                .split(',')
-                .filter_map(VisitId::parse)
-                .collect();
-            out.entry(rid).or_default().push(SettlementRecord {
-                id: sid,
-                at_ms: int(m, &o, "at").unwrap_or(0),
-                by,
-                decision,
-                covers,
-            });
-        }
-        out
+        self.tree().settlement_records()
     }
 
     /// The explanation written for one resident at one visit (protected).
@@ -829,61 +737,308 @@ impl HouseholdDoc {
 
     /// Every resident's derived status (residents without records included).
     pub fn statuses(&self) -> Result<Vec<(ResidentId, ResidentStatus)>, DocError> {
-        let view = self.view()?;
-        let records = self.outcome_records();
+        let tree = self.tree();
+        let view = tree.view(self.id)?;
+        Ok(tree.statuses(&view, &tree.outcome_records()))
+    }
+
+    /// Everything a projection of the household needs — view, outcome
+    /// records, statuses, field conflicts — read in one pass over each part
+    /// (the server re-derives a household on every change it receives).
+    pub fn projection(&self) -> Result<Projection, DocError> {
+        let tree = self.tree();
+        let view = tree.view(self.id)?;
+        let records = tree.outcome_records();
+        let statuses = tree.statuses(&view, &records);
+        let field_conflicts = self.field_conflicts_in(&tree);
+        Ok(Projection {
+            view,
+            records,
+            statuses,
+            field_conflicts,
+            protected: tree.protected,
+        })
+    }
+
+    /// Fields written concurrently with different values, in both parts.
+    pub fn field_conflicts(&self) -> Vec<FieldConflict> {
+        self.field_conflicts_in(&self.tree())
+    }
+
+    /// [`HouseholdDoc::field_conflicts`] where the one-pass read says a key
+    /// holds several values (rare): only those keys are read again, with
+    /// every value.
+    fn field_conflicts_in(&self, tree: &Tree) -> Vec<FieldConflict> {
+        let mut out = Vec::new();
+        let m = &self.main;
+        let mut check =
+            |doc: &AutoCommit, part: DocPart, obj: &ObjId, seen: &HMap, prefix: &str| {
+                let mut keys: Vec<&String> = seen
+                    .iter()
+                    .filter(|(_, v)| v.conflict)
+                    .map(|(k, _)| k)
+                    .collect();
+                keys.sort();
+                for key in keys {
+                    let Ok(all) = doc.get_all(obj, key.as_str()) else {
+                        continue;
+                    };
+                    if all.len() > 1 {
+                        let mut values: Vec<String> = all
+                            .iter()
+                            .map(|(v, _)| {
+                                v.as_str()
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
+                            .collect();
+                        values.sort();
+                        values.dedup();
+                        out.push(FieldConflict {
+                            part,
+                            path: format!("{prefix}{key}"),
+                            values,
+                        });
+                    }
+                }
+            };
+        check(m, DocPart::Main, &ROOT, &tree.main, "");
+        if let Some(seen) = hmap(&tree.main, "address")
+            && let Some(a) = map(m, &ROOT, "address")
+        {
+            check(m, DocPart::Main, &a, seen, "address/");
+        }
+        if let Some(rs_seen) = hmap(&tree.main, "residents")
+            && let Some(rs) = map(m, &ROOT, "residents")
+        {
+            for key in sorted_keys(rs_seen) {
+                let Some(seen) = hmap(rs_seen, key) else {
+                    continue;
+                };
+                if !seen.iter().any(|(_, v)| v.conflict) {
+                    continue;
+                }
+                if let Some(r) = map(m, &rs, key) {
+                    check(m, DocPart::Main, &r, seen, &format!("residents/{key}/"));
+                }
+            }
+        }
+        check(
+            &self.protected,
+            DocPart::Protected,
+            &ROOT,
+            &tree.protected,
+            "",
+        );
+        out
+    }
+}
+
+/// What [`HouseholdDoc::projection`] derives.
+#[derive(Debug)]
+pub struct Projection {
+    /// The household as stored.
+    pub view: HouseholdView,
+    /// Outcome records by resident.
+    pub records: BTreeMap<ResidentId, Vec<OutcomeRecord>>,
+    /// Each resident's status, in the view's order.
+    pub statuses: Vec<(ResidentId, ResidentStatus)>,
+    /// Fields written concurrently with different values.
+    pub field_conflicts: Vec<FieldConflict>,
+    protected: HMap,
+}
+
+impl Projection {
+    /// The explanation written for one resident at one visit (protected).
+    pub fn explanation(&self, visit: VisitId, resident: ResidentId) -> Option<String> {
+        hs(
+            &self.protected,
+            &format!("o/{visit}/{resident}/explanation"),
+        )
+        .map(str::to_owned)
+    }
+}
+
+type HMap = automerge::hydrate::Map;
+
+/// A household's two documents read in one pass each (automerge's
+/// `hydrate`): one scan per object instead of one lookup per key, which on
+/// automerge's columnar storage is several times cheaper for the whole
+/// household. Keys are visited in sorted order, as automerge's own `keys`.
+struct Tree {
+    main: HMap,
+    protected: HMap,
+}
+
+fn hydrate_root(doc: &AutoCommit) -> HMap {
+    match doc.hydrate(ROOT, None) {
+        Ok(automerge::hydrate::Value::Map(m)) => m,
+        _ => HMap::default(),
+    }
+}
+
+fn hs<'a>(m: &'a HMap, key: &str) -> Option<&'a str> {
+    match m.get(key)? {
+        automerge::hydrate::Value::Scalar(v) => v.as_str(),
+        _ => None,
+    }
+}
+
+fn hint(m: &HMap, key: &str) -> Option<i64> {
+    match m.get(key)? {
+        automerge::hydrate::Value::Scalar(automerge::ScalarValue::Uint(u)) => {
+            i64::try_from(*u).ok()
+        }
+        automerge::hydrate::Value::Scalar(v) => v.as_i64(),
+        _ => None,
+    }
+}
+
+fn hmap<'a>(m: &'a HMap, key: &str) -> Option<&'a HMap> {
+    match m.get(key)? {
+        automerge::hydrate::Value::Map(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn sorted_keys(m: &HMap) -> Vec<&str> {
+    let mut keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn hrecorder(o: &HMap) -> Option<Recorder> {
+    Some(Recorder {
+        user: hs(o, "user")?.to_owned(),
+        role: Role::from_code(hs(o, "role")?)?,
+        device: hs(o, "device").unwrap_or_default().to_owned(),
+    })
+}
+
+impl Tree {
+    fn view(&self, id: HouseholdId) -> Result<HouseholdView, DocError> {
+        let m = &self.main;
+        let residents_obj = hmap(m, "residents").ok_or(DocError::NoSkeleton)?;
+        let addr = hmap(m, "address");
+        let a = |k: &str| addr.and_then(|o| hs(o, k)).unwrap_or_default().to_owned();
+        let mut residents = Vec::new();
+        for key in sorted_keys(residents_obj) {
+            let (Some(rid), Some(obj)) = (ResidentId::parse(key), hmap(residents_obj, key)) else {
+                continue;
+            };
+            let p = |f: &str| hs(&self.protected, &format!("r/{key}/{f}"));
+            residents.push(ResidentView {
+                id: rid,
+                full_name: hs(obj, "full_name").unwrap_or_default().to_owned(),
+                sex: hs(obj, "sex").and_then(parse_code),
+                registry: hs(obj, "registry")
+                    .and_then(RegistryStatus::from_code)
+                    .unwrap_or_default(),
+                newcomer: hs(obj, "newcomer") == Some("yes"),
+                protected: ProtectedResidentInfo {
+                    personal_id: p("personal_id").and_then(|v| PersonalId::parse(v).ok()),
+                    birth_date: p("birth_date").and_then(|v| BirthDate::parse(v).ok()),
+                    phone: p("phone").and_then(|v| PhoneNumber::parse(v).ok()),
+                },
+            });
+        }
+        Ok(HouseholdView {
+            id,
+            commune: hs(m, "commune").unwrap_or_default().to_owned(),
+            hamlet: hs(m, "hamlet").unwrap_or_default().to_owned(),
+            address: Address {
+                house_number: a("house_number"),
+                alley: a("alley"),
+                street: a("street"),
+            },
+            residents,
+        })
+    }
+
+    fn outcome_records(&self) -> BTreeMap<ResidentId, Vec<OutcomeRecord>> {
+        let mut out: BTreeMap<ResidentId, Vec<OutcomeRecord>> = BTreeMap::new();
+        let Some(visits) = hmap(&self.main, "visits") else {
+            return out;
+        };
+        for vkey in sorted_keys(visits) {
+            let (Some(vid), Some(v)) = (VisitId::parse(vkey), hmap(visits, vkey)) else {
+                continue;
+            };
+            let Some(by) = hrecorder(v) else { continue };
+            let at_ms = hint(v, "at").unwrap_or(0);
+            let Some(outs) = hmap(v, "outcomes") else {
+                continue;
+            };
+            for rkey in sorted_keys(outs) {
+                let (Some(rid), Some(o)) = (ResidentId::parse(rkey), hmap(outs, rkey)) else {
+                    continue;
+                };
+                let sensitive = hs(&self.protected, &format!("o/{vkey}/{rkey}/reason"));
+                let Some(outcome) =
+                    hs(o, "kind").and_then(|k| parse_outcome(k, hs(o, "detail"), sensitive))
+                else {
+                    continue;
+                };
+                out.entry(rid).or_default().push(OutcomeRecord {
+                    visit: vid,
+                    at_ms,
+                    by: by.clone(),
+                    outcome,
+                });
+            }
+        }
+        out
+    }
+
+    fn settlement_records(&self) -> BTreeMap<ResidentId, Vec<SettlementRecord>> {
+        let mut out: BTreeMap<ResidentId, Vec<SettlementRecord>> = BTreeMap::new();
+        let Some(sts) = hmap(&self.main, "settlements") else {
+            return out;
+        };
+        for skey in sorted_keys(sts) {
+            let (Some(sid), Some(o)) = (SettlementId::parse(skey), hmap(sts, skey)) else {
+                continue;
+            };
+            let Some(rid) = hs(o, "resident").and_then(ResidentId::parse) else {
+                continue;
+            };
+            let Some(by) = hrecorder(o) else { continue };
+            let sensitive = hs(&self.protected, &format!("s/{skey}/reason"));
+            let Some(decision) =
+                hs(o, "kind").and_then(|k| parse_outcome(k, hs(o, "detail"), sensitive))
+            else {
+                continue;
+            };
+            let covers = hs(o, "covers")
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(VisitId::parse)
+                .collect();
+            out.entry(rid).or_default().push(SettlementRecord {
+                id: sid,
+                at_ms: hint(o, "at").unwrap_or(0),
+                by,
+                decision,
+                covers,
+            });
+        }
+        out
+    }
+
+    fn statuses(
+        &self,
+        view: &HouseholdView,
+        records: &BTreeMap<ResidentId, Vec<OutcomeRecord>>,
+    ) -> Vec<(ResidentId, ResidentStatus)> {
         let settlements = self.settlement_records();
-        Ok(view
-            .residents
+        view.residents
             .iter()
             .map(|r| {
                 let recs = records.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
                 let sts = settlements.get(&r.id).map(Vec::as_slice).unwrap_or(&[]);
                 (r.id, status::derive(recs, sts))
             })
-            .collect())
-    }
-
-    /// Fields written concurrently with different values, in both parts.
-    pub fn field_conflicts(&self) -> Vec<FieldConflict> {
-        let mut out = Vec::new();
-        let m = &self.main;
-        let mut check = |doc: &AutoCommit, part: DocPart, obj: &ObjId, prefix: &str| {
-            for key in doc.keys(obj) {
-                let Ok(all) = doc.get_all(obj, key.as_str()) else {
-                    continue;
-                };
-                if all.len() > 1 {
-                    let mut values: Vec<String> = all
-                        .iter()
-                        .map(|(v, _)| {
-                            v.as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| v.to_string())
-                        })
-                        .collect();
-                    values.sort();
-                    values.dedup();
-                    out.push(FieldConflict {
-                        part,
-                        path: format!("{prefix}{key}"),
-                        values,
-                    });
-                }
-            }
-        };
-        check(m, DocPart::Main, &ROOT, "");
-        if let Some(a) = map(m, &ROOT, "address") {
-            check(m, DocPart::Main, &a, "address/");
-        }
-        if let Some(rs) = map(m, &ROOT, "residents") {
-            for key in m.keys(&rs) {
-                if let Some(r) = map(m, &rs, &key) {
-                    check(m, DocPart::Main, &r, &format!("residents/{key}/"));
-                }
-            }
-        }
-        check(&self.protected, DocPart::Protected, &ROOT, "");
-        out
+            .collect()
     }
 }
 
@@ -906,14 +1061,6 @@ impl AddressField {
             AddressField::Street => "street",
         }
     }
-}
-
-fn recorder(m: &AutoCommit, obj: &ObjId) -> Option<Recorder> {
-    Some(Recorder {
-        user: s(m, obj, "user")?,
-        role: Role::from_code(&s(m, obj, "role")?)?,
-        device: s(m, obj, "device").unwrap_or_default(),
-    })
 }
 
 fn write_resident(

@@ -131,13 +131,13 @@ pub async fn doc_bytes(
     Ok(bytes)
 }
 
-async fn load_in_tx(
-    tx: &mut Transaction<'_, Any>,
+async fn load_with(
+    conn: &mut AnyConnection,
     actor: &ActorId,
     household: HouseholdId,
 ) -> Result<HouseholdDoc, AppError> {
-    let main = doc_bytes(tx, household, DocPart::Main).await?;
-    let protected = doc_bytes(tx, household, DocPart::Protected).await?;
+    let main = doc_bytes(conn, household, DocPart::Main).await?;
+    let protected = doc_bytes(conn, household, DocPart::Protected).await?;
     HouseholdDoc::load(actor, household, &main, &protected)
         .map_err(|e| AppError::Internal(format!("load: {e}")))
 }
@@ -152,11 +152,7 @@ pub async fn load(
         return Ok(None);
     }
     let mut conn = db.pool.acquire().await.map_err(AppError::db)?;
-    let main = doc_bytes(&mut conn, household, DocPart::Main).await?;
-    let protected = doc_bytes(&mut conn, household, DocPart::Protected).await?;
-    HouseholdDoc::load(actor, household, &main, &protected)
-        .map(Some)
-        .map_err(|e| AppError::Internal(format!("load: {e}")))
+    load_with(&mut conn, actor, household).await.map(Some)
 }
 
 /// Incoming changes for one household, tagged with where they came from.
@@ -177,9 +173,244 @@ pub trait WriteCheck: Sync {
     fn check(&self, place: &Place) -> Result<bool, AppError>;
 }
 
+/// Households whose documents stay in memory between writes.
+pub const DOC_CACHE_HOUSEHOLDS: usize = 4_096;
+
+/// Household documents kept in memory after a write, each with the
+/// `households.updated_seq` it matches. A writer takes a document out and
+/// uses it only while the row still carries that number (another server
+/// instance, an import or a settlement may have written since; they all
+/// move `updated_seq`), and puts it back after its commit; a failed
+/// transaction drops it. Loading a household from its snapshot and log is
+/// the largest part of applying a phone's change, so a busy hamlet's
+/// households are kept.
+pub struct DocCache(std::sync::Mutex<hashlink::LruCache<HouseholdId, (i64, HouseholdDoc)>>);
+
+impl std::fmt::Debug for DocCache {
+    // Documents hold personal data: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DocCache({} households)", self.lock().len())
+    }
+}
+
+impl DocCache {
+    /// A cache of at most `capacity` households.
+    pub fn new(capacity: usize) -> DocCache {
+        DocCache(std::sync::Mutex::new(hashlink::LruCache::new(capacity)))
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, hashlink::LruCache<HouseholdId, (i64, HouseholdDoc)>> {
+        // A panic elsewhere cannot leave an entry half-written: each is
+        // inserted or removed whole, so a poisoned lock is still sound.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The household's document if the cache holds the version written at
+    /// `seq`; taken out either way.
+    fn take(&self, household: HouseholdId, seq: i64) -> Option<HouseholdDoc> {
+        match self.lock().remove(&household) {
+            Some((at, doc)) if at == seq => Some(doc),
+            _ => None,
+        }
+    }
+
+    /// Keeps the document written at `seq`, unless a later one is held.
+    fn put(&self, household: HouseholdId, seq: i64, doc: HouseholdDoc) {
+        let mut cache = self.lock();
+        if cache.peek(&household).is_none_or(|(at, _)| *at < seq) {
+            cache.insert(household, (seq, doc));
+        }
+    }
+}
+
+/// Where each household is and the sequence number of its last write
+/// (`households.updated_seq`), for the ids the server has.
+async fn places(
+    conn: &mut AnyConnection,
+    ids: &[HouseholdId],
+) -> Result<BTreeMap<HouseholdId, (Place, i64)>, AppError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, commune, hamlet, updated_seq FROM households WHERE id IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(&mut *conn).await.map_err(AppError::db)? {
+            let id: String = r.try_get(0).map_err(AppError::db)?;
+            let id = HouseholdId::parse(&id)
+                .ok_or_else(|| AppError::Internal("bad household id".into()))?;
+            let place = Place {
+                commune: r.try_get(1).map_err(AppError::db)?,
+                hamlet: r.try_get(2).map_err(AppError::db)?,
+            };
+            out.insert(id, (place, r.try_get(3).map_err(AppError::db)?));
+        }
+    }
+    Ok(out)
+}
+
+/// One household's incoming changes, applied to its document and derived,
+/// ready to be written.
+struct Prepared {
+    household: HouseholdId,
+    /// `updated_seq` of the row the document was read at (`None`: no row).
+    base: Option<i64>,
+    doc: HouseholdDoc,
+    /// Changes the server did not have.
+    fresh: Vec<(DocPart, Change)>,
+    out_of_area: bool,
+    rows: Option<Rows>,
+}
+
+/// Applies one household's incoming changes to its document (from the cache
+/// or loaded through `conn`) and derives its projection rows. Nothing is
+/// written.
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    db: &Db,
+    conn: &mut AnyConnection,
+    actor: &ActorId,
+    check: &(dyn WriteCheck + Sync),
+    commune: &str,
+    household: HouseholdId,
+    parts: Vec<(DocPart, Vec<Change>)>,
+    known: Option<&(Place, i64)>,
+) -> Result<Prepared, AppError> {
+    let base = known.map(|(_, seq)| *seq);
+    let cached = base.and_then(|seq| db.doc_cache.take(household, seq));
+    let mut doc = match cached {
+        Some(doc) => doc,
+        None => load_with(conn, actor, household).await?,
+    };
+    let mut fresh_all = Vec::new();
+    for (part, changes) in parts {
+        let fresh: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| doc.part(part).get_change_by_hash(&c.hash()).is_none())
+            .collect();
+        doc.apply_changes(part, fresh.clone())
+            .map_err(|_| AppError::Protocol(sync_core::protocol::ProtocolError::InvalidChange))?;
+        if !doc.missing_deps(part).is_empty() {
+            return Err(AppError::bad_request(
+                "sync.missing_dependencies",
+                "changes depend on history the server does not have",
+                "Thay đổi phụ thuộc dữ liệu máy chủ chưa có; hãy đồng bộ lại toàn bộ",
+            ));
+        }
+        fresh_all.extend(fresh.into_iter().map(|c| (part, c)));
+    }
+    if fresh_all.is_empty() {
+        return Ok(Prepared {
+            household,
+            base,
+            doc,
+            fresh: fresh_all,
+            out_of_area: false,
+            rows: None,
+        });
+    }
+    let mut p = Prepared {
+        household,
+        base,
+        doc,
+        fresh: fresh_all,
+        out_of_area: false,
+        rows: None,
+    };
+    p.derive(check, commune, known.map(|(place, _)| place))?;
+    Ok(p)
+}
+
+impl Prepared {
+    /// Checks where the household is and derives its rows. `known` is its
+    /// place as the database has it (`None`: a household created in the
+    /// field, placed by its new skeleton).
+    fn derive(
+        &mut self,
+        check: &(dyn WriteCheck + Sync),
+        commune: &str,
+        known: Option<&Place>,
+    ) -> Result<(), AppError> {
+        let place = match known {
+            Some(p) => p.clone(),
+            None => {
+                let v = self.doc.view().map_err(|_| AppError::NotFound)?;
+                Place {
+                    commune: v.commune,
+                    hamlet: v.hamlet,
+                }
+            }
+        };
+        if place.commune != commune {
+            return Err(AppError::NotFound);
+        }
+        self.out_of_area = check.check(&place)?;
+        self.rows = Some(Rows::derive(&self.doc)?);
+        Ok(())
+    }
+
+    /// Brings a document prepared outside the lock up to the household's
+    /// current row (`current`, read under the lock): applies the changes
+    /// logged since by others, drops from ours those they already logged,
+    /// and derives again.
+    async fn catch_up(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        check: &(dyn WriteCheck + Sync),
+        commune: &str,
+        current: Option<&(Place, i64)>,
+    ) -> Result<(), AppError> {
+        let logged = sqlx::query(
+            "SELECT part, bytes FROM changes WHERE household = $1 AND seq > $2 ORDER BY seq",
+        )
+        .bind(self.household.to_string())
+        .bind(self.base.unwrap_or(0))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(AppError::db)?;
+        let mut by_part: BTreeMap<DocPart, Vec<Change>> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in logged {
+            let part: String = r.try_get(0).map_err(AppError::db)?;
+            let part =
+                DocPart::from_code(&part).ok_or_else(|| AppError::Internal("bad part".into()))?;
+            let change = Change::from_bytes(r.try_get(1).map_err(AppError::db)?)
+                .map_err(|e| AppError::Internal(format!("logged change: {e}")))?;
+            seen.insert(change.hash());
+            by_part.entry(part).or_default().push(change);
+        }
+        for (part, changes) in by_part {
+            self.doc
+                .apply_changes(part, changes)
+                .map_err(|e| AppError::Internal(format!("logged change: {e}")))?;
+        }
+        self.fresh.retain(|(_, c)| !seen.contains(&c.hash()));
+        self.base = current.map(|(_, seq)| *seq);
+        self.rows = None;
+        if self.fresh.is_empty() {
+            return Ok(());
+        }
+        self.derive(check, commune, current.map(|(place, _)| place))
+    }
+}
+
 /// Applies changes from a device in one transaction per commune: new
 /// changes are logged with sequence numbers, documents re-projected.
 /// Changes already present are ignored. Returns the number of new changes.
+///
+/// The automerge work (load, apply, derive) happens before the commune's
+/// write lock is taken, so several phones' requests use every core; under
+/// the lock each household's `updated_seq` is read again, and a household
+/// written meanwhile catches up with the changes logged since (a few, and
+/// cheap to apply) before it is derived again. Only the SQL writes and
+/// those catch-ups are serialised.
 pub async fn apply_incoming(
     db: &Db,
     actor: &ActorId,
@@ -195,103 +426,127 @@ pub async fn apply_incoming(
             .or_default()
             .push((doc.part, changes));
     }
+    let ids: Vec<HouseholdId> = by_household.keys().copied().collect();
+
+    // Outside the lock: one pooled connection, released before the lock is
+    // taken (a request never holds two).
+    // A few requests prepare and write at a time: their documents are in
+    // memory until the commit, and the more wait for the lock the more
+    // of them find their households written meanwhile.
+    let _writer = db.writers.acquire().await.map_err(|_| AppError::Busy)?;
+    let mut prepared = Vec::with_capacity(ids.len());
+    {
+        let mut conn = db.pool.acquire().await.map_err(AppError::db)?;
+        let known = places(&mut conn, &ids).await?;
+        for (household, parts) in by_household {
+            let p = prepare(
+                db,
+                &mut conn,
+                actor,
+                check,
+                commune,
+                household,
+                parts,
+                known.get(&household),
+            )
+            .await?;
+            prepared.push(p);
+        }
+    }
+
     let _gate = db.write_gate().await;
     let mut tx = db.pool.begin().await.map_err(AppError::db)?;
     let mut seq = lock_seq(&mut tx, commune).await?;
     let start = seq;
     let received = now_ms();
-    for (household, parts) in by_household {
-        let known = place_of(&mut *tx, household).await?;
-        let mut doc = load_in_tx(&mut tx, actor, household).await?;
-        let mut fresh_all = Vec::new();
-        for (part, changes) in parts {
-            let fresh: Vec<Change> = changes
-                .into_iter()
-                .filter(|c| doc.part(part).get_change_by_hash(&c.hash()).is_none())
-                .collect();
-            doc.apply_changes(part, fresh.clone()).map_err(|_| {
-                AppError::Protocol(sync_core::protocol::ProtocolError::InvalidChange)
-            })?;
-            if !doc.missing_deps(part).is_empty() {
-                return Err(AppError::bad_request(
-                    "sync.missing_dependencies",
-                    "changes depend on history the server does not have",
-                    "Thay đổi phụ thuộc dữ liệu máy chủ chưa có; hãy đồng bộ lại toàn bộ",
-                ));
+    let now = places(&mut tx, &ids).await?;
+    let mut written = Vec::with_capacity(prepared.len());
+    let mut log = Vec::new();
+    for mut p in prepared {
+        let current = now.get(&p.household);
+        if p.fresh.is_empty() {
+            // Nothing new: the document is as the row it was read at.
+            if let Some(base) = p.base {
+                written.push((p.household, base, p.doc));
             }
-            fresh_all.extend(fresh.into_iter().map(|c| (part, c)));
-        }
-        if fresh_all.is_empty() {
             continue;
         }
-        // The household's place: known, or (a household created in the
-        // field) read from its new skeleton.
-        let place = match known {
-            Some(p) => p,
-            None => {
-                let v = doc.view().map_err(|_| AppError::NotFound)?;
-                Place {
-                    commune: v.commune,
-                    hamlet: v.hamlet,
-                }
-            }
+        if current.map(|(_, s)| *s) != p.base {
+            // Written by someone else since it was read.
+            p.catch_up(&mut tx, check, commune, current).await?;
+        }
+        let Some(rows) = p.rows.take() else {
+            continue;
         };
-        if place.commune != commune {
-            return Err(AppError::NotFound);
-        }
-        let out_of_area = check.check(&place)?;
-        for (part, change) in &fresh_all {
+        for (part, change) in p.fresh {
             seq += 1;
-            insert_change(
-                &mut tx,
-                commune,
+            log.push(LogRow {
                 seq,
-                household,
-                *part,
+                household: p.household,
+                part,
                 change,
-                device,
-                received,
-                out_of_area,
-            )
-            .await?;
+                out_of_area: p.out_of_area,
+            });
         }
-        reproject(&mut tx, &mut doc, seq).await?;
+        write_rows(&mut tx, &mut p.doc, &rows, seq, false, None).await?;
+        written.push((p.household, seq, p.doc));
     }
+    insert_changes(&mut tx, commune, &log, device, received).await?;
     if seq != start {
         store_seq(&mut tx, commune, seq).await?;
     }
     tx.commit().await.map_err(AppError::db)?;
+    for (household, at, doc) in written {
+        db.doc_cache.put(household, at, doc);
+    }
     Ok((seq - start) as usize)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_change(
-    tx: &mut Transaction<'_, Any>,
-    commune: &str,
+/// One change to log.
+struct LogRow {
     seq: i64,
     household: HouseholdId,
     part: DocPart,
-    change: &Change,
+    change: Change,
+    out_of_area: bool,
+}
+
+/// Logs changes, a few hundred rows a statement.
+async fn insert_changes(
+    tx: &mut Transaction<'_, Any>,
+    commune: &str,
+    log: &[LogRow],
     device: &str,
     received: i64,
-    out_of_area: bool,
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO changes (commune, seq, household, part, hash, bytes, origin_device, received_at, out_of_area)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(commune)
-    .bind(seq)
-    .bind(household.to_string())
-    .bind(part.code())
-    .bind(change.hash().to_string())
-    .bind(change.raw_bytes().to_vec())
-    .bind(device)
-    .bind(received)
-    .bind(out_of_area as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(AppError::db)?;
+    const COLS: usize = 9;
+    for chunk in log.chunks(300) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO changes (commune, seq, household, part, hash, bytes, origin_device, received_at, out_of_area)
+             VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(commune)
+                .bind(r.seq)
+                .bind(r.household.to_string())
+                .bind(r.part.code())
+                .bind(r.change.hash().to_string())
+                .bind(r.change.raw_bytes().to_vec())
+                .bind(device)
+                .bind(received)
+                .bind(r.out_of_area as i64);
+        }
+        q.execute(&mut **tx).await.map_err(AppError::db)?;
+    }
     Ok(())
 }
 
@@ -352,6 +607,7 @@ pub async fn write_local_batch<'d>(
     let mut tx = db.pool.begin().await.map_err(AppError::db)?;
     let mut seq = lock_seq(&mut tx, commune).await?;
     let received = now_ms();
+    let mut log = Vec::new();
     for LocalWrite {
         doc,
         changes,
@@ -359,61 +615,170 @@ pub async fn write_local_batch<'d>(
         fresh,
     } in items
     {
-        for (part, change) in &changes.0 {
+        for (part, change) in changes.0 {
             seq += 1;
-            insert_change(
-                &mut tx,
-                commune,
+            log.push(LogRow {
                 seq,
-                doc.id(),
-                *part,
+                household: doc.id(),
+                part,
                 change,
-                "server",
-                received,
-                false,
-            )
-            .await?;
+                out_of_area: false,
+            });
         }
-        reproject_with(&mut tx, doc, seq, fresh, import_key.as_deref()).await?;
+        let rows = Rows::derive(doc)?;
+        write_rows(&mut tx, doc, &rows, seq, fresh, import_key.as_deref()).await?;
     }
+    insert_changes(&mut tx, commune, &log, "server", received).await?;
     store_seq(&mut tx, commune, seq).await?;
     tx.commit().await.map_err(AppError::db)?;
     Ok(())
 }
 
-/// Rewrites the projection rows of a household and, past
-/// [`SNAPSHOT_AFTER`] changes, compacts its documents.
-async fn reproject(
-    tx: &mut Transaction<'_, Any>,
-    doc: &mut HouseholdDoc,
-    seq: i64,
-) -> Result<(), AppError> {
-    reproject_with(tx, doc, seq, false, None).await
+/// A household's projection rows, derived from its documents (CPU only;
+/// [`write_rows`] writes them).
+struct Rows {
+    id: String,
+    commune: String,
+    hamlet: String,
+    address: sync_core::model::Address,
+    walk_key: Vec<u8>,
+    conflicts: i64,
+    residents: Vec<ResidentRow>,
+    visits: Vec<VisitRow>,
 }
 
-/// [`reproject`], where `fresh` says the household was created in this
-/// transaction (no old rows to delete, nothing to compact) and
-/// `import_key` is stored with it.
-async fn reproject_with(
+/// One `residents` row.
+struct ResidentRow {
+    id: String,
+    full_name: String,
+    name_folded: String,
+    sort_key: Vec<u8>,
+    state: &'static str,
+    detail: Option<String>,
+    registry: &'static str,
+    attempts: i64,
+    last_visit_at: Option<i64>,
+    awaiting_confirmation: i64,
+    birth_date: Option<String>,
+    personal_id: Option<String>,
+    decided_at: Option<i64>,
+    decided_by: Option<String>,
+    explanation: Option<String>,
+    absent_at: String,
+    field_activated_at: Option<i64>,
+    newcomer: i64,
+}
+
+/// One `visits` row (who did how much, and when; for reports).
+struct VisitRow {
+    id: String,
+    at: i64,
+    user: String,
+    role: &'static str,
+    outcomes: i64,
+    activations: i64,
+}
+
+impl Rows {
+    fn derive(doc: &HouseholdDoc) -> Result<Rows, AppError> {
+        use sync_core::model::Outcome;
+        let p = doc
+            .projection()
+            .map_err(|e| AppError::Internal(format!("projection: {e}")))?;
+        let conflicts = p.field_conflicts.len()
+            + p.statuses
+                .iter()
+                .filter(|(_, s)| s.state == State::Conflict)
+                .count();
+        let mut residents = Vec::with_capacity(p.view.residents.len());
+        for (r, (_, st)) in p.view.residents.iter().zip(p.statuses.iter()) {
+            let mine = p.records.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+            let latest = mine.iter().max_by_key(|o| (o.at_ms, o.visit));
+            let explanation = match st.state {
+                State::Ineligible { .. } => mine
+                    .iter()
+                    .filter(|o| matches!(o.outcome, Outcome::Ineligible { .. }))
+                    .max_by_key(|o| (o.at_ms, o.visit))
+                    .and_then(|o| p.explanation(o.visit, r.id)),
+                _ => None,
+            };
+            residents.push(ResidentRow {
+                id: r.id.to_string(),
+                full_name: r.full_name.clone(),
+                name_folded: sync_core::text::fold(&r.full_name),
+                sort_key: sync_core::text::name_sort_key(&r.full_name),
+                state: st.state.code(),
+                detail: st.state.detail_code(),
+                registry: r.registry.code(),
+                attempts: st.attempts as i64,
+                last_visit_at: st.last_visit_at_ms,
+                awaiting_confirmation: st.awaiting_confirmation as i64,
+                birth_date: r.protected.birth_date.as_ref().map(|b| b.to_iso_string()),
+                personal_id: r
+                    .protected
+                    .personal_id
+                    .as_ref()
+                    .map(|id| id.as_str().to_owned()),
+                decided_at: latest.map(|o| o.at_ms),
+                decided_by: latest.map(|o| o.by.user.clone()),
+                explanation,
+                absent_at: st
+                    .absent_at_ms
+                    .iter()
+                    .map(|ms| ms.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                field_activated_at: mine
+                    .iter()
+                    .filter(|o| matches!(o.outcome, Outcome::Activated { .. }))
+                    .map(|o| o.at_ms)
+                    .min(),
+                newcomer: r.newcomer as i64,
+            });
+        }
+        let mut visits: BTreeMap<sync_core::model::VisitId, VisitRow> = BTreeMap::new();
+        for o in p.records.values().flatten() {
+            let v = visits.entry(o.visit).or_insert_with(|| VisitRow {
+                id: o.visit.to_string(),
+                at: o.at_ms,
+                user: o.by.user.clone(),
+                role: o.by.role.code(),
+                outcomes: 0,
+                activations: 0,
+            });
+            v.outcomes += 1;
+            if matches!(o.outcome, Outcome::Activated { .. }) {
+                v.activations += 1;
+            }
+        }
+        let view = p.view;
+        Ok(Rows {
+            id: view.id.to_string(),
+            walk_key: sync_core::store::walk_key(&view.hamlet, &view.address),
+            commune: view.commune,
+            hamlet: view.hamlet,
+            address: view.address,
+            conflicts: conflicts as i64,
+            residents,
+            visits: visits.into_values().collect(),
+        })
+    }
+}
+
+/// Rewrites the projection rows of a household (one statement each for
+/// the household, its residents and its visits) and, past
+/// [`SNAPSHOT_AFTER`] changes, compacts its documents. `fresh` says the
+/// household was created in this transaction (no old rows to delete,
+/// nothing to compact); `import_key` is stored with it.
+async fn write_rows(
     tx: &mut Transaction<'_, Any>,
     doc: &mut HouseholdDoc,
+    rows: &Rows,
     seq: i64,
     fresh: bool,
     import_key: Option<&str>,
 ) -> Result<(), AppError> {
-    let id = doc.id().to_string();
-    let view = doc
-        .view()
-        .map_err(|e| AppError::Internal(format!("view: {e}")))?;
-    let statuses = doc
-        .statuses()
-        .map_err(|e| AppError::Internal(format!("status: {e}")))?;
-    let conflicts = doc.field_conflicts().len()
-        + statuses
-            .iter()
-            .filter(|(_, s)| s.state == State::Conflict)
-            .count();
-    let walk_key = sync_core::store::walk_key(&view.hamlet, &view.address);
+    let id = &rows.id;
     sqlx::query(
         "INSERT INTO households (id, commune, hamlet, house_number, alley, street, walk_key, conflicts, updated_seq,
              import_key)
@@ -423,14 +788,14 @@ async fn reproject_with(
              conflicts = excluded.conflicts, updated_seq = excluded.updated_seq,
              import_key = COALESCE(excluded.import_key, households.import_key)",
     )
-    .bind(&id)
-    .bind(&view.commune)
-    .bind(&view.hamlet)
-    .bind(&view.address.house_number)
-    .bind(&view.address.alley)
-    .bind(&view.address.street)
-    .bind(walk_key)
-    .bind(conflicts as i64)
+    .bind(id)
+    .bind(&rows.commune)
+    .bind(&rows.hamlet)
+    .bind(&rows.address.house_number)
+    .bind(&rows.address.alley)
+    .bind(&rows.address.street)
+    .bind(&rows.walk_key)
+    .bind(rows.conflicts)
     .bind(seq)
     .bind(import_key)
     .execute(&mut **tx)
@@ -438,126 +803,85 @@ async fn reproject_with(
     .map_err(AppError::db)?;
     if !fresh {
         sqlx::query("DELETE FROM residents WHERE household = $1")
-            .bind(&id)
+            .bind(id)
             .execute(&mut **tx)
             .await
             .map_err(AppError::db)?;
     }
-    let records = doc.outcome_records();
-    // One multi-row INSERT for the household's residents.
-    const COLS: usize = 21;
-    let mut rows_sql = Vec::with_capacity(view.residents.len());
-    for i in 0..view.residents.len() {
-        let b = i * COLS;
-        let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", b + k)).collect();
-        rows_sql.push(format!(
-            "({}, NULL, {})",
-            ps[..13].join(", "),
-            ps[13..].join(", ")
-        ));
-    }
-    let sql = format!(
-        "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
-             detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
-             birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
-             field_activated_at, newcomer)
-         VALUES {}",
-        rows_sql.join(", ")
-    );
-    let mut insert = sqlx::query(AssertSqlSafe(sql));
-    for (r, (_, st)) in view.residents.iter().zip(statuses.iter()) {
-        let detail = st.state.detail_code();
-        let mine = records.get(&r.id).map(Vec::as_slice).unwrap_or_default();
-        let latest = mine.iter().max_by_key(|o| (o.at_ms, o.visit));
-        let explanation = match st.state {
-            State::Ineligible { .. } => mine
-                .iter()
-                .filter(|o| matches!(o.outcome, sync_core::model::Outcome::Ineligible { .. }))
-                .max_by_key(|o| (o.at_ms, o.visit))
-                .and_then(|o| doc.explanation(o.visit, r.id)),
-            _ => None,
-        };
-        let field_activated_at = mine
-            .iter()
-            .filter(|o| matches!(o.outcome, sync_core::model::Outcome::Activated { .. }))
-            .map(|o| o.at_ms)
-            .min();
-        let absent_at = st
-            .absent_at_ms
-            .iter()
-            .map(|ms| ms.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        insert = insert
-            .bind(r.id.to_string())
-            .bind(&id)
-            .bind(&view.commune)
-            .bind(&view.hamlet)
-            .bind(&r.full_name)
-            .bind(sync_core::text::fold(&r.full_name))
-            .bind(sync_core::text::name_sort_key(&r.full_name))
-            .bind(st.state.code())
-            .bind(detail)
-            .bind(r.registry.code())
-            .bind(st.attempts as i64)
-            .bind(st.last_visit_at_ms)
-            .bind(st.awaiting_confirmation as i64)
-            .bind(r.protected.birth_date.as_ref().map(|b| b.to_iso_string()))
-            .bind(
-                r.protected
-                    .personal_id
-                    .as_ref()
-                    .map(|p| p.as_str().to_owned()),
-            )
-            .bind(latest.map(|o| o.at_ms))
-            .bind(latest.map(|o| o.by.user.clone()))
-            .bind(explanation)
-            .bind(absent_at)
-            .bind(field_activated_at)
-            .bind(r.newcomer as i64);
-    }
-    if !view.residents.is_empty() {
+    if !rows.residents.is_empty() {
+        const COLS: usize = 21;
+        let values: Vec<String> = (0..rows.residents.len())
+            .map(|i| {
+                let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
+                format!("({}, NULL, {})", ps[..13].join(", "), ps[13..].join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
+                 detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
+                 birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
+                 field_activated_at, newcomer)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        for r in &rows.residents {
+            insert = insert
+                .bind(&r.id)
+                .bind(id)
+                .bind(&rows.commune)
+                .bind(&rows.hamlet)
+                .bind(&r.full_name)
+                .bind(&r.name_folded)
+                .bind(&r.sort_key)
+                .bind(r.state)
+                .bind(&r.detail)
+                .bind(r.registry)
+                .bind(r.attempts)
+                .bind(r.last_visit_at)
+                .bind(r.awaiting_confirmation)
+                .bind(&r.birth_date)
+                .bind(&r.personal_id)
+                .bind(r.decided_at)
+                .bind(&r.decided_by)
+                .bind(&r.explanation)
+                .bind(&r.absent_at)
+                .bind(r.field_activated_at)
+                .bind(r.newcomer);
+        }
         insert.execute(&mut **tx).await.map_err(AppError::db)?;
     }
-    // One row per visit, for reports (who did how much, and when).
-    let mut visits: BTreeMap<sync_core::model::VisitId, (i64, String, String, i64, i64)> =
-        BTreeMap::new();
-    for o in records.values().flatten() {
-        let v = visits.entry(o.visit).or_insert_with(|| {
-            (
-                o.at_ms,
-                o.by.user.clone(),
-                o.by.role.code().to_owned(),
-                0,
-                0,
-            )
-        });
-        v.3 += 1;
-        if matches!(o.outcome, sync_core::model::Outcome::Activated { .. }) {
-            v.4 += 1;
-        }
-    }
     let received = now_ms();
-    for (vid, (at, user, role, outcomes, activations)) in visits {
-        sqlx::query(
+    const VCOLS: usize = 10;
+    for chunk in rows.visits.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let ps: Vec<String> = (1..=VCOLS).map(|k| format!("${}", i * VCOLS + k)).collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO visits (id, household, commune, hamlet, user_id, role, at_ms, received_at, outcomes, activations)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             VALUES {}
              ON CONFLICT (id) DO UPDATE SET outcomes = excluded.outcomes, activations = excluded.activations,
                  hamlet = excluded.hamlet",
-        )
-        .bind(vid.to_string())
-        .bind(&id)
-        .bind(&view.commune)
-        .bind(&view.hamlet)
-        .bind(user)
-        .bind(role)
-        .bind(at)
-        .bind(received)
-        .bind(outcomes)
-        .bind(activations)
-        .execute(&mut **tx)
-        .await
-        .map_err(AppError::db)?;
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in chunk {
+            q = q
+                .bind(&v.id)
+                .bind(id)
+                .bind(&rows.commune)
+                .bind(&rows.hamlet)
+                .bind(&v.user)
+                .bind(v.role)
+                .bind(v.at)
+                .bind(received)
+                .bind(v.outcomes)
+                .bind(v.activations);
+        }
+        q.execute(&mut **tx).await.map_err(AppError::db)?;
     }
     if fresh {
         return Ok(());
@@ -567,7 +891,7 @@ async fn reproject_with(
         "SELECT COUNT(*) FROM changes WHERE household = $1
            AND seq > COALESCE((SELECT MIN(snapshot_seq) FROM doc_snapshots WHERE household = $1), 0)",
     )
-    .bind(&id)
+    .bind(id)
     .fetch_one(&mut **tx)
     .await
     .and_then(|r| r.try_get(0))
@@ -579,7 +903,7 @@ async fn reproject_with(
                 "INSERT INTO doc_snapshots (household, part, bytes, snapshot_seq) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (household, part) DO UPDATE SET bytes = excluded.bytes, snapshot_seq = excluded.snapshot_seq",
             )
-            .bind(&id)
+            .bind(id)
             .bind(part.code())
             .bind(bytes)
             .bind(seq)

@@ -39,6 +39,11 @@ pub struct Db {
     /// failing with "database is locked". PostgreSQL writers serialise on
     /// the `commune_seq` row instead, across instances.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Household documents kept between writes ([`docs::DocCache`]).
+    pub(crate) doc_cache: Arc<docs::DocCache>,
+    /// Sync requests preparing or writing changes at once (twice the
+    /// cores): the rest wait before loading any document.
+    pub(crate) writers: Arc<tokio::sync::Semaphore>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -101,6 +106,10 @@ impl Db {
             pool,
             backend,
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
+            doc_cache: Arc::new(docs::DocCache::new(docs::DOC_CACHE_HOUSEHOLDS)),
+            writers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            )),
         })
     }
 
