@@ -568,3 +568,128 @@ async fn many_first_syncs_at_once(backend: Backend) {
     server.stop().await;
 }
 both_backends!(first_syncs_at_once, many_first_syncs_at_once);
+
+/// The server's rows for a household against its documents loaded from the
+/// database (not from any cache): every resident's state and every visit.
+async fn assert_projection_matches_log(state: &gocua_server::AppState, h: HouseholdId) {
+    use sqlx::Row;
+    let doc = gocua_server::db::docs::load(&state.db, &state.actor, h)
+        .await
+        .unwrap()
+        .expect("household");
+    let mut want: Vec<(String, String)> = doc
+        .statuses()
+        .unwrap()
+        .into_iter()
+        .map(|(r, s)| (r.to_string(), s.state.code().to_owned()))
+        .collect();
+    want.sort();
+    let mut got: Vec<(String, String)> =
+        sqlx::query("SELECT id, state FROM residents WHERE household = $1 ORDER BY id")
+            .bind(h.to_string())
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    got.sort();
+    assert_eq!(got, want, "residents rows differ from the documents");
+    let visits: i64 = sqlx::query("SELECT COUNT(*) FROM visits WHERE household = $1")
+        .bind(h.to_string())
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(visits as usize, doc.visit_ids().len(), "visits rows");
+}
+
+/// The documents a server instance keeps in memory between writes never
+/// hide another writer's changes: a household written through instance
+/// two, then again through instance one (which still holds the older
+/// document), keeps both; and phones writing one household at the same
+/// moment (prepared outside the lock, caught up under it) lose nothing.
+async fn cached_documents_never_hide_other_writes(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let one = TestServer::start(&db.url).await;
+    let two = TestServer::start(&db.url).await;
+    let fx = seed(&one.state).await;
+    let (h, residents) = fx.households_a1[0].clone();
+    let mut officer = Phone::login(&one, "officer-a1").await;
+    let mut volunteer = Phone::login(&two, "volunteer-a1").await;
+    let mut leader = Phone::login(&one, "leader-a").await;
+    for p in [&mut officer, &mut volunteer, &mut leader] {
+        p.sync().await;
+    }
+    let absent = Outcome::Absent {
+        reason: AbsentReason::NotHomeNow,
+    };
+    let activated = Outcome::Activated {
+        how: ActivationHow::OnTheSpot,
+    };
+    // Instance one writes (and keeps the document), instance two writes,
+    // instance one writes again.
+    let v = officer.visit(Role::Officer, vec![(residents[0], absent.clone())]);
+    officer.store.record_visit(h, &v).unwrap();
+    officer.sync().await;
+    let v = volunteer.visit(Role::Volunteer, vec![(residents[1], activated.clone())]);
+    volunteer.store.record_visit(h, &v).unwrap();
+    volunteer.sync().await;
+    let v = officer.visit(Role::Officer, vec![(residents[0], activated.clone())]);
+    officer.store.record_visit(h, &v).unwrap();
+    officer.sync().await;
+    assert_projection_matches_log(&one.state, h).await;
+    let states: Vec<String> = {
+        use sqlx::Row;
+        sqlx::query("SELECT state FROM residents WHERE id = $1")
+            .bind(residents[1].to_string())
+            .fetch_all(&one.state.db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(states, ["activated"], "instance two's write was kept");
+
+    // Three phones on one instance write the same household at once, five
+    // times over.
+    volunteer.base = one.base.clone();
+    let mut expected = Vec::new();
+    for round in 0..5 {
+        for (i, p) in [&mut officer, &mut volunteer, &mut leader]
+            .into_iter()
+            .enumerate()
+        {
+            let role = [Role::Officer, Role::Volunteer, Role::Leader][i];
+            let outcome = if (round + i) % 2 == 0 {
+                absent.clone()
+            } else {
+                activated.clone()
+            };
+            let v = p.visit(
+                role,
+                vec![(residents[(round + i) % residents.len()], outcome)],
+            );
+            p.store.record_visit(h, &v).unwrap();
+            expected.push(v.id);
+        }
+        let futs = [&mut officer, &mut volunteer, &mut leader].map(|p| p.sync());
+        futures::future::join_all(futs).await;
+    }
+    let doc = gocua_server::db::docs::load(&one.state.db, &one.state.actor, h)
+        .await
+        .unwrap()
+        .unwrap();
+    let ids = doc.visit_ids();
+    for v in &expected {
+        assert!(
+            ids.contains(v),
+            "a visit written at the same moment is missing"
+        );
+    }
+    assert_projection_matches_log(&one.state, h).await;
+    one.stop().await;
+    two.stop().await;
+}
+both_backends!(cached_documents, cached_documents_never_hide_other_writes);
