@@ -693,3 +693,56 @@ async fn cached_documents_never_hide_other_writes(backend: Backend) {
     two.stop().await;
 }
 both_backends!(cached_documents, cached_documents_never_hide_other_writes);
+
+/// A household with many changes is compacted into a snapshot (counted in
+/// the document cache between writes, and in the database after a
+/// restart), and loads the same from it.
+async fn busy_households_are_compacted(backend: Backend) {
+    use sqlx::Row;
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db.url).await;
+    let fx = seed(&server.state).await;
+    let (h, residents) = fx.households_a1[0].clone();
+    let mut officer = Phone::login(&server, "officer-a1").await;
+    officer.sync().await;
+    let snapshots = |state: gocua_server::AppState| async move {
+        sqlx::query("SELECT COALESCE(MAX(snapshot_seq), 0) FROM doc_snapshots WHERE household = $1")
+            .bind(h.to_string())
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    let before = snapshots(server.state.clone()).await;
+    let mut ids = Vec::new();
+    for round in 0..(gocua_server::db::docs::SNAPSHOT_AFTER as usize + 6) {
+        let v = officer.visit(
+            Role::Officer,
+            vec![(
+                residents[round % residents.len()],
+                Outcome::Absent {
+                    reason: AbsentReason::NotHomeNow,
+                },
+            )],
+        );
+        officer.store.record_visit(h, &v).unwrap();
+        ids.push(v.id);
+        if round % 10 == 9 {
+            officer.sync().await;
+        }
+    }
+    officer.sync().await;
+    assert!(
+        snapshots(server.state.clone()).await > before,
+        "a snapshot was written"
+    );
+    assert_projection_matches_log(&server.state, h).await;
+    let doc = gocua_server::db::docs::load(&server.state.db, &server.state.actor, h)
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = doc.visit_ids();
+    assert!(ids.iter().all(|v| stored.contains(v)));
+    server.stop().await;
+}
+both_backends!(compaction, busy_households_are_compacted);

@@ -183,8 +183,20 @@ pub const DOC_CACHE_HOUSEHOLDS: usize = 4_096;
 /// move `updated_seq`), and puts it back after its commit; a failed
 /// transaction drops it. Loading a household from its snapshot and log is
 /// the largest part of applying a phone's change, so a busy hamlet's
-/// households are kept.
-pub struct DocCache(std::sync::Mutex<hashlink::LruCache<HouseholdId, (i64, HouseholdDoc)>>);
+/// households are kept. With each document the cache keeps the projection
+/// rows written at that number, so the next write rewrites only the rows
+/// that changed.
+pub struct DocCache(std::sync::Mutex<hashlink::LruCache<HouseholdId, Cached>>);
+
+/// A cached household: the `updated_seq` it was written at, its document and
+/// the projection rows in the database at that number (when known).
+struct Cached {
+    seq: i64,
+    doc: HouseholdDoc,
+    rows: Option<Rows>,
+    /// Changes logged since the household's snapshot, when known.
+    pending: Option<i64>,
+}
 
 impl std::fmt::Debug for DocCache {
     // Documents hold personal data: never printed.
@@ -199,28 +211,26 @@ impl DocCache {
         DocCache(std::sync::Mutex::new(hashlink::LruCache::new(capacity)))
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, hashlink::LruCache<HouseholdId, (i64, HouseholdDoc)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, hashlink::LruCache<HouseholdId, Cached>> {
         // A panic elsewhere cannot leave an entry half-written: each is
         // inserted or removed whole, so a poisoned lock is still sound.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The household's document if the cache holds the version written at
-    /// `seq`; taken out either way.
-    fn take(&self, household: HouseholdId, seq: i64) -> Option<HouseholdDoc> {
+    /// The household's document (and rows) if the cache holds the version
+    /// written at `seq`; taken out either way.
+    fn take(&self, household: HouseholdId, seq: i64) -> Option<Cached> {
         match self.lock().remove(&household) {
-            Some((at, doc)) if at == seq => Some(doc),
+            Some(c) if c.seq == seq => Some(c),
             _ => None,
         }
     }
 
-    /// Keeps the document written at `seq`, unless a later one is held.
-    fn put(&self, household: HouseholdId, seq: i64, doc: HouseholdDoc) {
+    /// Keeps a document written at `c.seq`, unless a later one is held.
+    fn put(&self, household: HouseholdId, c: Cached) {
         let mut cache = self.lock();
-        if cache.peek(&household).is_none_or(|(at, _)| *at < seq) {
-            cache.insert(household, (seq, doc));
+        if cache.peek(&household).is_none_or(|old| old.seq < c.seq) {
+            cache.insert(household, c);
         }
     }
 }
@@ -267,6 +277,12 @@ struct Prepared {
     fresh: Vec<(DocPart, Change)>,
     out_of_area: bool,
     rows: Option<Rows>,
+    /// The rows in the database at `base`, when the cache knew them.
+    written: Option<Rows>,
+    /// Changes logged since the snapshot at `base`, when the cache knew.
+    pending: Option<i64>,
+    /// How many of `fresh` were logged (set when they are).
+    fresh_count: usize,
 }
 
 /// Applies one household's incoming changes to its document (from the cache
@@ -285,9 +301,9 @@ async fn prepare(
 ) -> Result<Prepared, AppError> {
     let base = known.map(|(_, seq)| *seq);
     let cached = base.and_then(|seq| db.doc_cache.take(household, seq));
-    let mut doc = match cached {
-        Some(doc) => doc,
-        None => load_with(conn, actor, household).await?,
+    let (mut doc, written, pending) = match cached {
+        Some(c) => (c.doc, c.rows, c.pending),
+        None => (load_with(conn, actor, household).await?, None, None),
     };
     let mut fresh_all = Vec::new();
     for (part, changes) in parts {
@@ -314,6 +330,9 @@ async fn prepare(
             fresh: fresh_all,
             out_of_area: false,
             rows: None,
+            written,
+            pending,
+            fresh_count: 0,
         });
     }
     let mut p = Prepared {
@@ -323,6 +342,9 @@ async fn prepare(
         fresh: fresh_all,
         out_of_area: false,
         rows: None,
+        written,
+        pending,
+        fresh_count: 0,
     };
     p.derive(check, commune, known.map(|(place, _)| place))?;
     Ok(p)
@@ -394,6 +416,9 @@ impl Prepared {
         self.fresh.retain(|(_, c)| !seen.contains(&c.hash()));
         self.base = current.map(|(_, seq)| *seq);
         self.rows = None;
+        // What is in the database now was written by someone else.
+        self.written = None;
+        self.pending = None;
         if self.fresh.is_empty() {
             return Ok(());
         }
@@ -467,7 +492,15 @@ pub async fn apply_incoming(
         if p.fresh.is_empty() {
             // Nothing new: the document is as the row it was read at.
             if let Some(base) = p.base {
-                written.push((p.household, base, p.doc));
+                written.push((
+                    p.household,
+                    Cached {
+                        seq: base,
+                        doc: p.doc,
+                        rows: p.written,
+                        pending: p.pending,
+                    },
+                ));
             }
             continue;
         }
@@ -478,7 +511,8 @@ pub async fn apply_incoming(
         let Some(rows) = p.rows.take() else {
             continue;
         };
-        for (part, change) in p.fresh {
+        p.fresh_count = p.fresh.len();
+        for (part, change) in std::mem::take(&mut p.fresh) {
             seq += 1;
             log.push(LogRow {
                 seq,
@@ -488,16 +522,38 @@ pub async fn apply_incoming(
                 out_of_area: p.out_of_area,
             });
         }
-        write_rows(&mut tx, &mut p.doc, &rows, seq, false, None).await?;
-        written.push((p.household, seq, p.doc));
+        let pending = p.pending.map(|n| n + p.fresh_count as i64);
+        let pending = write_rows(
+            &mut tx,
+            &mut p.doc,
+            &rows,
+            Written {
+                rows: p.written.as_ref(),
+                pending,
+                logging: p.fresh_count as i64,
+            },
+            seq,
+            false,
+            None,
+        )
+        .await?;
+        written.push((
+            p.household,
+            Cached {
+                seq,
+                doc: p.doc,
+                rows: Some(rows),
+                pending,
+            },
+        ));
     }
     insert_changes(&mut tx, commune, &log, device, received).await?;
     if seq != start {
         store_seq(&mut tx, commune, seq).await?;
     }
     tx.commit().await.map_err(AppError::db)?;
-    for (household, at, doc) in written {
-        db.doc_cache.put(household, at, doc);
+    for (household, cached) in written {
+        db.doc_cache.put(household, cached);
     }
     Ok((seq - start) as usize)
 }
@@ -626,7 +682,16 @@ pub async fn write_local_batch<'d>(
             });
         }
         let rows = Rows::derive(doc)?;
-        write_rows(&mut tx, doc, &rows, seq, fresh, import_key.as_deref()).await?;
+        write_rows(
+            &mut tx,
+            doc,
+            &rows,
+            Written::default(),
+            seq,
+            fresh,
+            import_key.as_deref(),
+        )
+        .await?;
     }
     insert_changes(&mut tx, commune, &log, "server", received).await?;
     store_seq(&mut tx, commune, seq).await?;
@@ -636,6 +701,7 @@ pub async fn write_local_batch<'d>(
 
 /// A household's projection rows, derived from its documents (CPU only;
 /// [`write_rows`] writes them).
+#[derive(Clone, PartialEq)]
 struct Rows {
     id: String,
     commune: String,
@@ -648,6 +714,7 @@ struct Rows {
 }
 
 /// One `residents` row.
+#[derive(Clone, PartialEq)]
 struct ResidentRow {
     id: String,
     full_name: String,
@@ -670,6 +737,7 @@ struct ResidentRow {
 }
 
 /// One `visits` row (who did how much, and when; for reports).
+#[derive(Clone, PartialEq)]
 struct VisitRow {
     id: String,
     at: i64,
@@ -767,17 +835,21 @@ impl Rows {
 
 /// Rewrites the projection rows of a household (one statement each for
 /// the household, its residents and its visits) and, past
-/// [`SNAPSHOT_AFTER`] changes, compacts its documents. `fresh` says the
-/// household was created in this transaction (no old rows to delete,
-/// nothing to compact); `import_key` is stored with it.
+/// [`SNAPSHOT_AFTER`] changes, compacts its documents. `written` are the
+/// rows the database holds for it, when known: then only residents and
+/// visits whose rows differ are written. `fresh` says the household was
+/// created in this transaction (no old rows to delete, nothing to
+/// compact); `import_key` is stored with it.
 async fn write_rows(
     tx: &mut Transaction<'_, Any>,
     doc: &mut HouseholdDoc,
     rows: &Rows,
+    known: Written<'_>,
     seq: i64,
     fresh: bool,
     import_key: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<Option<i64>, AppError> {
+    let written = known.rows;
     let id = &rows.id;
     sqlx::query(
         "INSERT INTO households (id, commune, hamlet, house_number, alley, street, walk_key, conflicts, updated_seq,
@@ -801,16 +873,49 @@ async fn write_rows(
     .execute(&mut **tx)
     .await
     .map_err(AppError::db)?;
-    if !fresh {
-        sqlx::query("DELETE FROM residents WHERE household = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(AppError::db)?;
-    }
-    if !rows.residents.is_empty() {
+    // The residents to (re)insert: all, or those whose row changed.
+    let residents: Vec<&ResidentRow> = match written {
+        None => {
+            if !fresh {
+                sqlx::query("DELETE FROM residents WHERE household = $1")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(AppError::db)?;
+            }
+            rows.residents.iter().collect()
+        }
+        Some(old) => {
+            let changed: Vec<&ResidentRow> = rows
+                .residents
+                .iter()
+                .filter(|r| !old.residents.contains(r))
+                .collect();
+            let gone: Vec<&str> = old
+                .residents
+                .iter()
+                .filter(|o| !rows.residents.iter().any(|r| r.id == o.id))
+                .chain(changed.iter().copied())
+                .map(|r| r.id.as_str())
+                .collect();
+            if !gone.is_empty() {
+                let ps: Vec<String> = (2..gone.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "DELETE FROM residents WHERE household = $1 AND id IN ({})",
+                    ps.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+                for g in &gone {
+                    q = q.bind(*g);
+                }
+                q.execute(&mut **tx).await.map_err(AppError::db)?;
+            }
+            changed
+        }
+    };
+    if !residents.is_empty() {
         const COLS: usize = 21;
-        let values: Vec<String> = (0..rows.residents.len())
+        let values: Vec<String> = (0..residents.len())
             .map(|i| {
                 let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
                 format!("({}, NULL, {})", ps[..13].join(", "), ps[13..].join(", "))
@@ -825,7 +930,7 @@ async fn write_rows(
             values.join(", ")
         );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
-        for r in &rows.residents {
+        for r in residents {
             insert = insert
                 .bind(&r.id)
                 .bind(id)
@@ -853,7 +958,15 @@ async fn write_rows(
     }
     let received = now_ms();
     const VCOLS: usize = 10;
-    for chunk in rows.visits.chunks(200) {
+    let visits: Vec<&VisitRow> = match written {
+        None => rows.visits.iter().collect(),
+        Some(old) => rows
+            .visits
+            .iter()
+            .filter(|v| !old.visits.contains(v))
+            .collect(),
+    };
+    for chunk in visits.chunks(200) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let ps: Vec<String> = (1..=VCOLS).map(|k| format!("${}", i * VCOLS + k)).collect();
@@ -884,18 +997,22 @@ async fn write_rows(
         q.execute(&mut **tx).await.map_err(AppError::db)?;
     }
     if fresh {
-        return Ok(());
+        return Ok(None);
     }
     // Compact when the household has many changes after its snapshot.
-    let pending: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM changes WHERE household = $1
-           AND seq > COALESCE((SELECT MIN(snapshot_seq) FROM doc_snapshots WHERE household = $1), 0)",
-    )
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await
-    .and_then(|r| r.try_get(0))
-    .map_err(AppError::db)?;
+    let pending: i64 = match known.pending {
+        Some(n) => n,
+        None => sqlx::query(
+            "SELECT COUNT(*) FROM changes WHERE household = $1
+               AND seq > COALESCE((SELECT MIN(snapshot_seq) FROM doc_snapshots WHERE household = $1), 0)",
+        )
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
+        .and_then(|r| r.try_get::<i64, _>(0))
+        .map_err(AppError::db)?
+            + known.logging,
+    };
     if pending > SNAPSHOT_AFTER {
         for part in DocPart::ALL {
             let bytes = doc.save_nocompress(part);
@@ -911,8 +1028,22 @@ async fn write_rows(
             .await
             .map_err(AppError::db)?;
         }
+        return Ok(Some(0));
     }
-    Ok(())
+    Ok(Some(pending))
+}
+
+/// What the database holds for a household before [`write_rows`], when the
+/// document cache knows it.
+#[derive(Default)]
+struct Written<'a> {
+    /// Its projection rows.
+    rows: Option<&'a Rows>,
+    /// Changes logged since its snapshot, this write's included.
+    pending: Option<i64>,
+    /// This write's changes (logged after the rows, in the same
+    /// transaction): added when `pending` is counted in the database.
+    logging: i64,
 }
 
 /// One logged change, as the sync endpoint sends it.

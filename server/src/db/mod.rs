@@ -82,9 +82,13 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL + FULL: a commit is on disk when it returns.
+                        // A 16 MB page cache per connection (SQLite's
+                        // default is 2 MB): the writer re-reads the change
+                        // log's and projection's index pages otherwise.
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                             PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;",
+                             PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; \
+                             PRAGMA cache_size=-16384;",
                         )
                         .await?;
                     }
