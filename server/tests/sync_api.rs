@@ -629,13 +629,13 @@ async fn cached_documents_never_hide_other_writes(backend: Backend) {
     };
     // Instance one writes (and keeps the document), instance two writes,
     // instance one writes again.
-    let v = officer.visit(Role::Officer, vec![(residents[0], absent.clone())]);
+    let v = officer.visit(Role::Officer, vec![(residents[0], absent)]);
     officer.store.record_visit(h, &v).unwrap();
     officer.sync().await;
-    let v = volunteer.visit(Role::Volunteer, vec![(residents[1], activated.clone())]);
+    let v = volunteer.visit(Role::Volunteer, vec![(residents[1], activated)]);
     volunteer.store.record_visit(h, &v).unwrap();
     volunteer.sync().await;
-    let v = officer.visit(Role::Officer, vec![(residents[0], activated.clone())]);
+    let v = officer.visit(Role::Officer, vec![(residents[0], activated)]);
     officer.store.record_visit(h, &v).unwrap();
     officer.sync().await;
     assert_projection_matches_log(&one.state, h).await;
@@ -663,9 +663,9 @@ async fn cached_documents_never_hide_other_writes(backend: Backend) {
         {
             let role = [Role::Officer, Role::Volunteer, Role::Leader][i];
             let outcome = if (round + i) % 2 == 0 {
-                absent.clone()
+                absent
             } else {
-                activated.clone()
+                activated
             };
             let v = p.visit(
                 role,
