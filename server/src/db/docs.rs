@@ -567,6 +567,18 @@ struct LogRow {
     out_of_area: bool,
 }
 
+/// `rows` tuples of `cols` numbered placeholders for a multi-row
+/// `VALUES` list: `($1, $2), ($3, $4)`.
+fn values_list(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|i| {
+            let ps: Vec<String> = (1..=cols).map(|k| format!("${}", i * cols + k)).collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Logs changes, a few hundred rows a statement.
 async fn insert_changes(
     tx: &mut Transaction<'_, Any>,
@@ -577,16 +589,10 @@ async fn insert_changes(
 ) -> Result<(), AppError> {
     const COLS: usize = 9;
     for chunk in log.chunks(300) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
-                format!("({})", ps.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO changes (commune, seq, household, part, hash, bytes, origin_device, received_at, out_of_area)
              VALUES {}",
-            rows.join(", ")
+            values_list(chunk.len(), COLS)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {
@@ -914,20 +920,14 @@ async fn write_rows(
         }
     };
     if !residents.is_empty() {
-        const COLS: usize = 21;
-        let values: Vec<String> = (0..residents.len())
-            .map(|i| {
-                let ps: Vec<String> = (1..=COLS).map(|k| format!("${}", i * COLS + k)).collect();
-                format!("({}, NULL, {})", ps[..13].join(", "), ps[13..].join(", "))
-            })
-            .collect();
+        const COLS: usize = 22;
         let sql = format!(
             "INSERT INTO residents (id, household, commune, hamlet, full_name, name_folded, sort_key, state,
                  detail, registry, attempts, last_visit_at, awaiting_confirmation, assignee,
                  birth_date, personal_id, decided_at, decided_by, explanation, absent_at,
                  field_activated_at, newcomer)
              VALUES {}",
-            values.join(", ")
+            values_list(residents.len(), COLS)
         );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for r in residents {
@@ -945,6 +945,7 @@ async fn write_rows(
                 .bind(r.attempts)
                 .bind(r.last_visit_at)
                 .bind(r.awaiting_confirmation)
+                .bind(None::<String>) // assignee
                 .bind(&r.birth_date)
                 .bind(&r.personal_id)
                 .bind(r.decided_at)
@@ -967,18 +968,12 @@ async fn write_rows(
             .collect(),
     };
     for chunk in visits.chunks(200) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let ps: Vec<String> = (1..=VCOLS).map(|k| format!("${}", i * VCOLS + k)).collect();
-                format!("({})", ps.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO visits (id, household, commune, hamlet, user_id, role, at_ms, received_at, outcomes, activations)
              VALUES {}
              ON CONFLICT (id) DO UPDATE SET outcomes = excluded.outcomes, activations = excluded.activations,
                  hamlet = excluded.hamlet",
-            values.join(", ")
+            values_list(chunk.len(), VCOLS)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for v in chunk {
