@@ -453,13 +453,13 @@ pub async fn apply_incoming(
     }
     let ids: Vec<HouseholdId> = by_household.keys().copied().collect();
 
-    // Outside the lock: one pooled connection, released before the lock is
-    // taken (a request never holds two).
     // A few requests prepare and write at a time: their documents are in
     // memory until the commit, and the more wait for the lock the more
     // of them find their households written meanwhile.
     let _writer = db.writers.acquire().await.map_err(|_| AppError::Busy)?;
     let mut prepared = Vec::with_capacity(ids.len());
+    // Outside the lock: one pooled connection, released before the lock is
+    // taken (a request never holds two).
     {
         let mut conn = db.pool.acquire().await.map_err(AppError::db)?;
         let known = places(&mut conn, &ids).await?;
