@@ -281,8 +281,6 @@ struct Prepared {
     written: Option<Rows>,
     /// Changes logged since the snapshot at `base`, when the cache knew.
     pending: Option<i64>,
-    /// How many of `fresh` were logged (set when they are).
-    fresh_count: usize,
 }
 
 /// Applies one household's incoming changes to its document (from the cache
@@ -332,7 +330,6 @@ async fn prepare(
             rows: None,
             written,
             pending,
-            fresh_count: 0,
         });
     }
     let mut p = Prepared {
@@ -344,7 +341,6 @@ async fn prepare(
         rows: None,
         written,
         pending,
-        fresh_count: 0,
     };
     p.derive(check, commune, known.map(|(place, _)| place))?;
     Ok(p)
@@ -511,7 +507,7 @@ pub async fn apply_incoming(
         let Some(rows) = p.rows.take() else {
             continue;
         };
-        p.fresh_count = p.fresh.len();
+        let logging = p.fresh.len() as i64;
         for (part, change) in std::mem::take(&mut p.fresh) {
             seq += 1;
             log.push(LogRow {
@@ -522,7 +518,7 @@ pub async fn apply_incoming(
                 out_of_area: p.out_of_area,
             });
         }
-        let pending = p.pending.map(|n| n + p.fresh_count as i64);
+        let pending = p.pending.map(|n| n + logging);
         let pending = write_rows(
             &mut tx,
             &mut p.doc,
@@ -530,7 +526,7 @@ pub async fn apply_incoming(
             Written {
                 rows: p.written.as_ref(),
                 pending,
-                logging: p.fresh_count as i64,
+                logging,
             },
             seq,
             false,
